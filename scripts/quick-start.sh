@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The README's quick start: a base image made on this machine, then the image commands.
+# Uses a throw-away state root unless GANTRY_ROOT is set.
+set -euo pipefail
+export GANTRY_ROOT=${GANTRY_ROOT:-$(mktemp -d /var/tmp/gantry-quickstart.XXXXXX)}
+echo "+ state root: $GANTRY_ROOT"
+run() { echo "+ gantry $*"; gantry "$@"; }
+run image bootstrap busybox
+run images
+run tag busybox:latest example/busybox:1.35
+run image inspect --format '{{.Id}} {{.RepoTags}} {{.Config.Cmd}}' busybox
+run history busybox
+run save -o "$GANTRY_ROOT/busybox.tar" busybox:latest example/busybox:1.35
+run rmi busybox:latest example/busybox:1.35
+run load -i "$GANTRY_ROOT/busybox.tar"
+run images --format 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}'
+run system df

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything gantry needs on a fresh Debian 12 machine (as root) and builds it:
+# Debian packages, npm packages (with the native addons), the TypeScript build, and the
+# `gantry` command on PATH. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# busybox-static: `gantry image bootstrap busybox`; skopeo: a peer OCI/Docker archive reader
+# and writer that the tests check interoperability against; attr: getfattr in tests;
+# python3/make/g++: node-gyp for better-sqlite3 and gantry's own native addon.
+APT_PACKAGES=(busybox-static skopeo attr python3 make g++ git ca-certificates)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund
+npm run build
+# `gantry` on PATH, pointing at this checkout.
+ln -sf "$PWD/bin/gantry.js" /usr/local/bin/gantry
