@@ -1,0 +1,259 @@
+/*
+ * gantry_native: the few Linux syscalls Node's fs module does not offer, exposed through
+ * Node-API (plain C, no dependencies). Everything here is synchronous and thin: argument
+ * checks, one syscall, and a Node-style error (`code`, `errno`, `syscall`, `path`) on failure.
+ * The typed wrapper is src/native/native.ts.
+ */
+#define _GNU_SOURCE
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <node_api.h>
+#include <uv.h> /* uv_err_name_r / uv_strerror_r: the same errno names and texts Node uses */
+
+#define CHECK(call)                                                                           \
+  do {                                                                                        \
+    if ((call) != napi_ok) return NULL;                                                       \
+  } while (0)
+
+/* Throws `EPERM: operation not permitted, mknod '/path'` with code/errno/syscall/path set. */
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  char name[64], desc[256], *msg;
+  napi_value error, message, value;
+  uv_err_name_r(-err, name, sizeof name);
+  uv_strerror_r(-err, desc, sizeof desc);
+  size_t len = strlen(name) + strlen(desc) + strlen(syscall) + (path ? strlen(path) : 0) + 16;
+  msg = malloc(len);
+  if (msg == NULL) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  if (path) snprintf(msg, len, "%s: %s, %s '%s'", name, desc, syscall, path);
+  else snprintf(msg, len, "%s: %s, %s", name, desc, syscall);
+  napi_status status = napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  free(msg);
+  if (status != napi_ok || napi_create_error(env, NULL, message, &error) != napi_ok) return NULL;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &value) == napi_ok)
+    napi_set_named_property(env, error, "code", value);
+  if (napi_create_int32(env, -err, &value) == napi_ok) napi_set_named_property(env, error, "errno", value);
+  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &value) == napi_ok)
+    napi_set_named_property(env, error, "syscall", value);
+  if (path && napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &value) == napi_ok)
+    napi_set_named_property(env, error, "path", value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/* Reads argument `i` as a NUL-free UTF-8 string into a malloc'd buffer (caller frees). */
+static char *get_string(napi_env env, napi_value *argv, size_t argc, size_t i, const char *what) {
+  size_t len = 0;
+  char *buf;
+  if (i >= argc || napi_get_value_string_utf8(env, argv[i], NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+    return NULL;
+  }
+  buf = malloc(len + 1);
+  if (buf == NULL) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, argv[i], buf, len + 1, &len);
+  if (strlen(buf) != len) { /* an embedded NUL would silently truncate the path */
+    free(buf);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", what);
+    return NULL;
+  }
+  return buf;
+}
+
+static int get_uint32(napi_env env, napi_value *argv, size_t argc, size_t i, uint32_t *out) {
+  if (i < argc && napi_get_value_uint32(env, argv[i], out) == napi_ok) return 1;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected a number");
+  return 0;
+}
+
+/* mknod(path, mode, major, minor) */
+static napi_value Mknod(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  uint32_t mode, major, minor;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!get_uint32(env, argv, argc, 1, &mode) || !get_uint32(env, argv, argc, 2, &major) ||
+      !get_uint32(env, argv, argc, 3, &minor))
+    return NULL;
+  char *path = get_string(env, argv, argc, 0, "path must be a string without NUL bytes");
+  if (path == NULL) return NULL;
+  if (mknod(path, (mode_t)mode, makedev(major, minor)) != 0) throw_errno(env, errno, "mknod", path);
+  free(path);
+  return NULL;
+}
+
+/* lsetxattr(path, name, value: Buffer) */
+static napi_value Lsetxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3, size = 0;
+  napi_value argv[3];
+  void *data = NULL;
+  bool is_buffer = false;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || napi_is_buffer(env, argv[2], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[2], &data, &size) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "value must be a Buffer");
+    return NULL;
+  }
+  char *path = get_string(env, argv, argc, 0, "path must be a string without NUL bytes");
+  if (path == NULL) return NULL;
+  char *name = get_string(env, argv, argc, 1, "name must be a string without NUL bytes");
+  if (name != NULL && lsetxattr(path, name, data, size, 0) != 0) throw_errno(env, errno, "lsetxattr", path);
+  free(name);
+  free(path);
+  return NULL;
+}
+
+/* lgetxattr(path, name): Buffer, or undefined when the attribute is not set (ENODATA). */
+static napi_value Lgetxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = get_string(env, argv, argc, 0, "path must be a string without NUL bytes");
+  if (path == NULL) return NULL;
+  char *name = get_string(env, argv, argc, 1, "name must be a string without NUL bytes");
+  char *buf = NULL;
+  while (name != NULL) {
+    ssize_t n = lgetxattr(path, name, NULL, 0);
+    if (n >= 0) {
+      free(buf);
+      buf = malloc(n > 0 ? (size_t)n : 1);
+      if (buf == NULL) {
+        napi_throw_error(env, "ENOMEM", "out of memory");
+        break;
+      }
+      n = lgetxattr(path, name, buf, (size_t)n);
+    }
+    if (n >= 0) {
+      napi_create_buffer_copy(env, (size_t)n, buf, NULL, &result);
+    } else if (errno == ERANGE) {
+      continue; /* grew between the two calls */
+    } else if (errno == ENODATA) {
+      napi_get_undefined(env, &result);
+    } else {
+      throw_errno(env, errno, "lgetxattr", path);
+    }
+    break;
+  }
+  free(buf);
+  free(name);
+  free(path);
+  return result;
+}
+
+/* llistxattr(path): string[] of attribute names. */
+static napi_value Llistxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result = NULL, item;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = get_string(env, argv, argc, 0, "path must be a string without NUL bytes");
+  if (path == NULL) return NULL;
+  char *buf = NULL;
+  ssize_t n;
+  for (;;) {
+    n = llistxattr(path, NULL, 0);
+    if (n > 0) {
+      free(buf);
+      buf = malloc((size_t)n);
+      if (buf == NULL) {
+        napi_throw_error(env, "ENOMEM", "out of memory");
+        goto out;
+      }
+      n = llistxattr(path, buf, (size_t)n);
+    }
+    if (n >= 0 || errno != ERANGE) break;
+  }
+  if (n < 0) {
+    throw_errno(env, errno, "llistxattr", path);
+    goto out;
+  }
+  if (napi_create_array(env, &result) != napi_ok) goto out;
+  for (ssize_t off = 0, i = 0; off < n; i++) {
+    size_t len = strnlen(buf + off, (size_t)(n - off));
+    if (napi_create_string_utf8(env, buf + off, len, &item) == napi_ok)
+      napi_set_element(env, result, (uint32_t)i, item);
+    off += (ssize_t)len + 1;
+  }
+out:
+  free(buf);
+  free(path);
+  return result;
+}
+
+/* mount(source, target, fstype, flags, data); empty strings are passed as NULL. */
+static napi_value Mount(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int64_t flags;
+  char *s[5] = {NULL, NULL, NULL, NULL, NULL};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5 || napi_get_value_int64(env, argv[3], &flags) != napi_ok || flags < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "flags must be a non-negative number");
+    return NULL;
+  }
+  static const size_t idx[4] = {0, 1, 2, 4};
+  for (size_t k = 0; k < 4; k++) {
+    s[idx[k]] = get_string(env, argv, argc, idx[k], "mount arguments must be strings without NUL bytes");
+    if (s[idx[k]] == NULL) goto out;
+  }
+#define OPT(p) ((p)[0] ? (p) : NULL)
+  if (mount(OPT(s[0]), s[1], OPT(s[2]), (unsigned long)flags, OPT(s[4])) != 0)
+    throw_errno(env, errno, "mount", s[1]);
+#undef OPT
+out:
+  for (size_t k = 0; k < 5; k++) free(s[k]);
+  return NULL;
+}
+
+/* umount2(target, flags) */
+static napi_value Umount2(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t flags;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!get_uint32(env, argv, argc, 1, &flags)) return NULL;
+  char *target = get_string(env, argv, argc, 0, "target must be a string without NUL bytes");
+  if (target == NULL) return NULL;
+  if (umount2(target, (int)flags) != 0) throw_errno(env, errno, "umount2", target);
+  free(target);
+  return NULL;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {{"mknod", Mknod},       {"lsetxattr", Lsetxattr}, {"lgetxattr", Lgetxattr},
+             {"llistxattr", Llistxattr}, {"mount", Mount},     {"umount2", Umount2}};
+  static const struct {
+    const char *name;
+    double value;
+  } consts[] = {{"MS_RDONLY", MS_RDONLY}, {"MS_NOSUID", MS_NOSUID},   {"MS_NODEV", MS_NODEV},
+                {"MS_NOEXEC", MS_NOEXEC}, {"MS_REMOUNT", MS_REMOUNT}, {"MS_BIND", MS_BIND},
+                {"MS_REC", MS_REC},       {"MS_PRIVATE", MS_PRIVATE}, {"MNT_DETACH", MNT_DETACH}};
+  napi_value value;
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    CHECK(napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &value));
+    CHECK(napi_set_named_property(env, exports, fns[i].name, value));
+  }
+  for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++) {
+    CHECK(napi_create_double(env, consts[i].value, &value));
+    CHECK(napi_set_named_property(env, exports, consts[i].name, value));
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,117 @@
+/**
+ * Typed access to the gantry_native addon (src/native/gantry-native.c, built by
+ * `npm run build:native` into build/Release/gantry_native.node): the Linux syscalls that
+ * Node's fs module lacks. All calls are synchronous and throw Node-style errors
+ * (`code` = errno name such as 'EPERM', plus `errno`, `syscall` and `path`), so callers can
+ * match them with isErrno() from core/errors like fs errors.
+ *
+ * The addon is loaded on first use, so importing this module never fails on a machine where
+ * it was not built; the first call then throws FAILED_PRECONDITION with a hint.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { errors } from '../core/errors.js';
+
+// Mount flags and umount2 flags, as in <sys/mount.h> (Linux UAPI values; they never change).
+// The addon exports the same names and load() checks that they agree.
+/** Mount read-only. */
+export const MS_RDONLY = 0x1;
+/** Ignore setuid/setgid bits. */
+export const MS_NOSUID = 0x2;
+/** Disallow access to device nodes. */
+export const MS_NODEV = 0x4;
+/** Disallow program execution. */
+export const MS_NOEXEC = 0x8;
+/** Change the flags of an existing mount (with MS_BIND: of a bind mount). */
+export const MS_REMOUNT = 0x20;
+/** Bind mount. */
+export const MS_BIND = 0x1000;
+/** With MS_BIND or a propagation flag: apply to the whole subtree. */
+export const MS_REC = 0x4000;
+/** Make the mount private (no propagation in either direction). */
+export const MS_PRIVATE = 0x40000;
+/** umount2: lazy unmount, detach now and clean up when no longer busy. */
+export const MNT_DETACH = 0x2;
+
+const CONSTANTS = { MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE, MNT_DETACH };
+
+interface Addon extends Record<keyof typeof CONSTANTS, number> {
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  lgetxattr(path: string, name: string): Buffer | undefined;
+  llistxattr(path: string): string[];
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  umount2(target: string, flags: number): void;
+}
+
+let addon: Addon | undefined;
+
+/** The package root: the nearest directory above this file holding package.json (works from src/ and dist/src/). */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw errors.internal('cannot locate the gantry package root to load the native addon');
+    dir = parent;
+  }
+}
+
+function load(): Addon {
+  if (addon) return addon;
+  const file = path.join(packageRoot(), 'build', 'Release', 'gantry_native.node');
+  let loaded: Addon;
+  try {
+    loaded = createRequire(import.meta.url)(file) as Addon;
+  } catch (err) {
+    throw errors.precondition(`cannot load the native addon ${file}`, {
+      cause: err,
+      hint: 'build it with "npm run build:native" (needs make, a C compiler and python3)',
+    });
+  }
+  for (const [name, value] of Object.entries(CONSTANTS)) {
+    if (loaded[name as keyof typeof CONSTANTS] !== value) {
+      throw errors.internal(`native addon constant ${name} is ${loaded[name as keyof typeof CONSTANTS]}, expected ${value}`);
+    }
+  }
+  addon = loaded;
+  return loaded;
+}
+
+/**
+ * mknod(2). `mode` holds the file type (fs.constants.S_IFCHR, S_IFBLK or S_IFIFO) ORed with
+ * the permission bits (subject to the process umask, like every create call).
+ */
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  load().mknod(path, mode, major, minor);
+}
+
+/** lsetxattr(2): sets extended attribute `name` (e.g. 'security.capability') without following a final symlink. */
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  load().lsetxattr(path, name, value);
+}
+
+/** lgetxattr(2): the attribute's value, or undefined when it is not set (ENODATA). */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  return load().lgetxattr(path, name);
+}
+
+/** llistxattr(2): the names of all extended attributes visible to this process. */
+export function llistxattr(path: string): string[] {
+  return load().llistxattr(path);
+}
+
+/**
+ * mount(2). Empty `source`, `fstype` or `data` are passed as NULL (as bind mounts and
+ * propagation changes want). Example: `mount('overlay', target, 'overlay', 0, 'lowerdir=...')`.
+ */
+export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
+  load().mount(source, target, fstype, flags, data);
+}
+
+/** umount2(2); `flags` is 0 or MNT_DETACH. */
+export function umount2(target: string, flags = 0): void {
+  load().umount2(target, flags);
+}
