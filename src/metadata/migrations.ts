@@ -1,0 +1,57 @@
+/**
+ * Schema migrations, applied in order; the database's `user_version` is how many ran.
+ * Never edit a released migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: images, tags, snapshots, leases
+  `
+  CREATE TABLE images (
+    id              TEXT PRIMARY KEY,          -- config digest: Docker's image ID
+    manifest_digest TEXT NOT NULL,             -- the manifest gantry keeps for the image
+    manifest_type   TEXT NOT NULL,
+    created         TEXT,                      -- config.created
+    size            INTEGER NOT NULL,          -- unpacked size of all layers
+    parent          TEXT NOT NULL DEFAULT '',  -- parent image ID (set by the builder)
+    added_at        TEXT NOT NULL,
+    last_tag_time   TEXT
+  );
+  CREATE TABLE image_layers (
+    image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    idx         INTEGER NOT NULL,
+    diff_id     TEXT NOT NULL,
+    chain_id    TEXT NOT NULL,
+    blob_digest TEXT NOT NULL,
+    media_type  TEXT NOT NULL,
+    blob_size   INTEGER NOT NULL,
+    PRIMARY KEY (image_id, idx)
+  );
+  CREATE INDEX image_layers_chain ON image_layers(chain_id);
+  CREATE INDEX image_layers_blob ON image_layers(blob_digest);
+  -- name: a full reference, "docker.io/library/busybox:latest" or "...@sha256:..."
+  CREATE TABLE image_names (
+    name      TEXT PRIMARY KEY,
+    kind      TEXT NOT NULL CHECK (kind IN ('tag', 'digest')),
+    image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX image_names_image ON image_names(image_id);
+  CREATE TABLE snapshots (
+    chain_id   TEXT PRIMARY KEY,
+    parent     TEXT NOT NULL DEFAULT '',
+    diff_id    TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE leases (
+    id         TEXT PRIMARY KEY,
+    pid        INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE lease_resources (
+    lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
+    kind     TEXT NOT NULL CHECK (kind IN ('blob', 'snapshot')),
+    key      TEXT NOT NULL,
+    PRIMARY KEY (lease_id, kind, key)
+  );
+  `,
+];
