@@ -1,0 +1,83 @@
+/**
+ * The `gantry` command line: Docker's commands, flags, output and exit codes on top of the
+ * engine library. This file wires commander to Docker's conventions: global flags before
+ * the command, usage errors as "unknown flag: --x" with exit code 125, and every other error
+ * as one `Error: ...` line with exit code 1.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { createContext, type CliContext } from './context.js';
+import { EXIT_USAGE, exitCodeOf, renderError, UsageError } from './errors.js';
+import { registerImageCommands } from './commands/images.js';
+import { registerSystemCommands } from './commands/system.js';
+
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+/** Builds the program; `ctx` is created once the global flags are known. */
+export function buildProgram(getCtx: () => CliContext): Command {
+  const program = new Command('gantry')
+    .description('A self-sufficient runtime for containers')
+    .usage('[OPTIONS] COMMAND')
+    .addOption(new Option('--root <dir>', 'Root directory of persistent gantry state (default "/var/lib/gantry", env GANTRY_ROOT)'))
+    .version(`gantry version ${pkg.version}`, '-v, --version', 'Print version information and quit')
+    .enablePositionalOptions()
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+  registerImageCommands(program, getCtx);
+  registerSystemCommands(program, getCtx);
+  return program;
+}
+
+/** Translates commander's errors into Docker's usage errors. */
+function usageError(err: CommanderError, argv: string[]): UsageError | undefined {
+  // The command path: the leading words, after the global `--root DIR`.
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--root') i++;
+    else if (a.startsWith('-')) continue;
+    else words.push(a);
+  }
+  const groups = new Set(['image', 'system', 'container', 'network', 'volume', 'builder', 'manifest', 'hub']);
+  const command = words.slice(0, groups.has(words[0] ?? '') ? 2 : 1).join(' ');
+  const m = /'([^']+)'/.exec(err.message);
+  switch (err.code) {
+    case 'commander.unknownOption':
+      return new UsageError(`unknown flag: ${m?.[1] ?? err.message}`, command);
+    case 'commander.optionMissingArgument':
+      return new UsageError(`flag needs an argument: ${m?.[1] ?? err.message}`, command);
+    case 'commander.missingArgument':
+    case 'commander.excessArguments':
+      return new UsageError(`"gantry ${command}" ${err.message.replace(/^error: /, '')}`, command, 1);
+    case 'commander.unknownCommand':
+      return new UsageError(`unknown command: ${m?.[1] ?? err.message}`, '', 1);
+    case 'commander.invalidArgument':
+      return new UsageError(err.message.replace(/^error: /, ''), command);
+    default:
+      return undefined;
+  }
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let ctx: CliContext | undefined;
+  const program = buildProgram(() => (ctx ??= createContext(program.opts<{ root?: string }>().root)));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx?.exitCode ?? 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return 0;
+      }
+      const usage = usageError(err, argv);
+      process.stderr.write(`${renderError(usage ?? err)}\n`);
+      return usage ? usage.exitCode : EXIT_USAGE;
+    }
+    process.stderr.write(`${renderError(err)}\n`);
+    return exitCodeOf(err);
+  } finally {
+    ctx?.close();
+  }
+}
