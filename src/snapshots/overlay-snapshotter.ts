@@ -69,7 +69,8 @@ export class OverlaySnapshotter implements Snapshotter {
   private async doUnpack(req: UnpackRequest, signal?: AbortSignal): Promise<SnapshotInfo> {
     const work = join(this.root, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
     const fs = join(work, 'fs');
-    await mkdir(fs, { recursive: true, mode: 0o700 });
+    await mkdir(work, { recursive: true, mode: 0o700 });
+    await mkdir(fs, { mode: 0o755 });
     try {
       const digester = new Digester();
       const hashing = new Transform({

@@ -235,8 +235,11 @@ class Applier {
         return;
       }
       case 'directory': {
+        // NOTE: the archive's own root (`.`) is ignored, as Docker does: a rootfs tarball made by
+        // an ordinary user must not make the container's / owned by that user.
+        if (rel === '') return;
         const opaque = this.whiteouts.has(rel); // the layer deleted the lower one, then made a new one
-        if (rel !== '') this.make(rel, true, () => mkdirSync(abs, 0o700));
+        this.make(rel, true, () => mkdirSync(abs, 0o700));
         this.dirs.add(rel);
         this.setMeta(rel, meta, 'dir');
         if (opaque) lsetxattr(abs, OPAQUE_XATTR, Buffer.from('y'));
