@@ -91,13 +91,15 @@ export class Engine {
       items.set(rec.id, item);
       let names: string[] = [];
       try {
-        const bare = parseReference(input);
-        if (bare.tag || bare.digest) names = [formatReference(normalizeReference(input))];
-        else names = rec.names.filter((n) => n.kind === 'tag' && n.name.startsWith(`${repositoryName(bare)}:`)).map((n) => n.name);
+        const ref = parseReference(input);
+        names =
+          ref.tag || ref.digest
+            ? [formatReference(normalizeReference(input))]
+            : rec.names.filter((n) => n.name.startsWith(`${repositoryName(ref)}:`)).map((n) => n.name);
       } catch {
-        names = []; // an ID
+        // an image ID: saved without a name
       }
-      if (!rec.names.some((n) => names.includes(n.name))) names = names.filter((n) => rec.names.some((r) => r.name === n));
+      names = names.filter((n) => rec.names.some((r) => r.kind === 'tag' && r.name === n));
       for (const n of names) if (!item.names.includes(n)) item.names.push(n);
     }
     await saveArchive(this.content, [...items.values()], out);

@@ -39,8 +39,6 @@ export interface RemoveEvent {
 /** Options of {@link ImageService.remove}. */
 export interface RemoveOptions {
   force?: boolean;
-  /** Keep untagged parents (Docker's --no-prune). */
-  noPrune?: boolean;
 }
 
 /** Result of a prune. */

@@ -61,8 +61,9 @@ export function registerImageCommands(program: Command, getCtx: Ctx): void {
       .description('Remove one or more images')
       .argument('<IMAGE...>')
       .option('-f, --force', 'Force removal of the image')
+      // Accepted for Docker compatibility; gantry deletes no parents (it records none yet).
       .option('--no-prune', 'Do not delete untagged parents')
-      .action(async (inputs: string[], o: { force?: boolean; prune: boolean }) => removeImages(getCtx(), inputs, o));
+      .action(async (inputs: string[], o: { force?: boolean }) => removeImages(getCtx(), inputs, o));
   }
 
   image
@@ -183,10 +184,10 @@ function imageRows(img: ImageSummary, trunc: boolean): ImageRow[] {
   return [{ ...base, Repository: '<none>', Tag: '<none>', Digest: '<none>' }];
 }
 
-async function removeImages(ctx: CliContext, inputs: string[], o: { force?: boolean; prune: boolean }): Promise<void> {
+async function removeImages(ctx: CliContext, inputs: string[], o: { force?: boolean }): Promise<void> {
   for (const input of inputs) {
     try {
-      const events = await ctx.engine().images.remove(input, { force: o.force, noPrune: !o.prune });
+      const events = await ctx.engine().images.remove(input, { force: o.force });
       printRemoveEvents(ctx, events, 'Untagged', 'Deleted');
     } catch (err) {
       ctx.err(renderError(err));
