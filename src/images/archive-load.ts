@@ -22,9 +22,9 @@ import type { ImageIndex, ImageManifest } from '../core/oci.js';
 import type { OpContext } from '../core/op-context.js';
 import { hostPlatform, platformMatches } from '../core/platform.js';
 import { formatReference, normalizeReference } from '../core/reference.js';
-import { createLease, type Lease } from '../metadata/leases.js';
+import type { Lease } from '../metadata/leases.js';
 import { sniffCompression } from '../snapshots/tar-apply.js';
-import { commitImage, type LayerBlob } from './commit.js';
+import { commitImage, type LayerBlob, withLease } from './commit.js';
 import type { NameRecord } from './image-store.js';
 import { type ImportDeps, maybeGunzip } from './import.js';
 
@@ -50,29 +50,22 @@ interface PendingImage {
 
 /** Loads every image of an archive stream. */
 export async function loadArchive(deps: ImportDeps, source: Readable, ctx: OpContext = {}): Promise<LoadedImage[]> {
-  const lease = createLease(deps.db);
   try {
-    const members = await readMembers(deps, await maybeGunzip(source), lease, ctx);
-    const archive = new ArchiveFiles(deps, members, lease);
-    const pending = members.has('manifest.json') ? await dockerImages(archive) : await ociImages(archive);
-    if (pending.length === 0) throw errors.invalid('invalid archive: it contains no images');
-    const loaded: LoadedImage[] = [];
-    for (const img of pending) {
-      const result = await commitImage(deps, { ...img }, lease, ctx);
-      loaded.push({
-        id: result.id,
-        names: img.names.map((n) => n.name),
-        moved: result.moved,
-      });
-    }
-    return loaded;
+    return await withLease(deps.db, deps.gc, async (lease) => {
+      const members = await readMembers(deps, await maybeGunzip(source), lease, ctx);
+      const archive = new ArchiveFiles(deps, members, lease);
+      const pending = members.has('manifest.json') ? await dockerImages(archive) : await ociImages(archive);
+      if (pending.length === 0) throw errors.invalid('invalid archive: it contains no images');
+      const loaded: LoadedImage[] = [];
+      for (const img of pending) {
+        const result = await commitImage(deps, img, lease, ctx);
+        loaded.push({ id: result.id, names: img.names.map((n) => n.name), moved: result.moved });
+      }
+      return loaded;
+    });
   } catch (err) {
-    lease.release();
-    await deps.gc();
     if (isGantryError(err) || (err as Error).name === 'AbortError') throw err;
     throw errors.invalid(`invalid archive: ${(err as Error).message}`, { cause: err });
-  } finally {
-    lease.release();
   }
 }
 

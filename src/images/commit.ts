@@ -8,14 +8,14 @@
  * the next garbage collection removes; a crash after it leaves a complete image.
  */
 import type { ContentStore } from '../content/content-store.js';
-import { chainIds, type Digest } from '../core/digest.js';
+import { chainIds, type Digest, shortId } from '../core/digest.js';
 import { errors } from '../core/errors.js';
 import { MediaType } from '../core/media-types.js';
 import type { ImageConfig, ImageManifest } from '../core/oci.js';
 import type { OpContext } from '../core/op-context.js';
-import type { Lease } from '../metadata/leases.js';
+import type { Db } from '../metadata/database.js';
+import { createLease, type Lease } from '../metadata/leases.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
-import { shortId } from '../core/digest.js';
 import type { ImageStore, LayerRecord, MovedName, NameRecord } from './image-store.js';
 import { type Compression, compressionOf, openLayer } from './layer-stream.js';
 
@@ -50,6 +50,24 @@ export interface CommitDeps {
   content: ContentStore;
   snapshots: Snapshotter;
   images: ImageStore;
+}
+
+/**
+ * Runs `fn` under a lease of this process. On failure the lease is dropped and garbage is
+ * collected before the error propagates, so a failed import or load leaves the store as it was.
+ */
+export async function withLease<T>(db: Db, gc: () => Promise<unknown>, fn: (lease: Lease) => Promise<T>): Promise<T> {
+  const lease = createLease(db);
+  let result: T;
+  try {
+    result = await fn(lease);
+  } catch (err) {
+    lease.release();
+    await gc();
+    throw err;
+  }
+  lease.release();
+  return result;
 }
 
 /** Parses and sanity-checks an image config. */

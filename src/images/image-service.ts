@@ -98,20 +98,15 @@ export class ImageService {
     const needLabels = options.filters?.some((f) => f.key === 'label') ?? false;
     const out: ImageSummary[] = [];
     for (const rec of records) {
-      const { tags, digests } = familiarNames(rec);
-      if (!options.all && tags.length === 0 && digests.length === 0 && hasChildren.has(rec.id)) continue;
-      const labels = needLabels ? ((await this.config(rec)).config?.Labels ?? {}) : {};
-      const summary: ImageSummary = {
-        Id: rec.id,
-        ParentId: rec.parent,
-        RepoTags: tags,
-        RepoDigests: digests,
-        Created: epochSeconds(rec.created),
-        Size: rec.size,
-        SharedSize: rec.layers.reduce((a, l) => a + ((chainUse.get(l.chainId) ?? 0) > 1 ? (sizes.get(l.chainId) ?? 0) : 0), 0),
-        Labels: labels,
-        Containers: inUse.get(rec.id) ?? 0,
-      };
+      const summary = summaryOf(rec);
+      const untagged = summary.RepoTags.length === 0 && summary.RepoDigests.length === 0;
+      if (!options.all && untagged && hasChildren.has(rec.id)) continue;
+      if (needLabels) summary.Labels = (await this.config(rec)).config?.Labels ?? {};
+      summary.SharedSize = rec.layers.reduce(
+        (a, l) => a + ((chainUse.get(l.chainId) ?? 0) > 1 ? (sizes.get(l.chainId) ?? 0) : 0),
+        0,
+      );
+      summary.Containers = inUse.get(rec.id) ?? 0;
       if (options.filters && !matchesFilters(summary, options.filters, (i) => this.resolve(i))) continue;
       // As Docker: with a reference filter, an image shows only the names that matched.
       const patterns = options.filters?.filter((f) => f.key === 'reference').map((f) => f.value) ?? [];

@@ -12,9 +12,8 @@ import type { ContainerConfig, ImageConfig, Platform } from '../core/oci.js';
 import type { OpContext } from '../core/op-context.js';
 import { formatReference, parseRepository } from '../core/reference.js';
 import type { Db } from '../metadata/database.js';
-import { createLease } from '../metadata/leases.js';
 import { applyChanges } from './changes.js';
-import { type CommitDeps, type CommitResult, commitImage } from './commit.js';
+import { type CommitDeps, type CommitResult, commitImage, withLease } from './commit.js';
 import type { NameRecord } from './image-store.js';
 
 /** Options of an import. */
@@ -55,8 +54,7 @@ export async function importRootfs(deps: ImportDeps, source: Readable, options: 
   applyChanges(containerConfig, options.changes ?? []);
   const platform = options.platform ?? hostPlatform();
 
-  const lease = createLease(deps.db);
-  try {
+  return withLease(deps.db, deps.gc, async (lease) => {
     const tar = await maybeGunzip(source);
     const blob = await deps.content.write(tar, {}, ctx.signal);
     lease.add('blob', blob.digest);
@@ -71,7 +69,7 @@ export async function importRootfs(deps: ImportDeps, source: Readable, options: 
       os: platform.os,
       rootfs: { type: 'layers', diff_ids: [blob.digest] },
     };
-    return await commitImage(
+    return commitImage(
       deps,
       {
         configBytes: Buffer.from(JSON.stringify(config)),
@@ -81,13 +79,7 @@ export async function importRootfs(deps: ImportDeps, source: Readable, options: 
       lease,
       ctx,
     );
-  } catch (err) {
-    lease.release();
-    await deps.gc();
-    throw err;
-  } finally {
-    lease.release();
-  }
+  });
 }
 
 /** Returns the stream decompressed when it starts with the gzip magic. */

@@ -38,18 +38,14 @@ export function registerImageCommands(program: Command, getCtx: Ctx): void {
       .action(async (repo: string | undefined, o: ListOpts) => listImages(getCtx(), repo, o));
   }
 
-  program
-    .command('tag')
-    .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
-    .argument('<SOURCE_IMAGE[:TAG]>')
-    .argument('<TARGET_IMAGE[:TAG]>')
-    .action((source: string, target: string) => getCtx().engine().images.tag(source, target));
-  image
-    .command('tag')
-    .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
-    .argument('<SOURCE_IMAGE[:TAG]>')
-    .argument('<TARGET_IMAGE[:TAG]>')
-    .action((source: string, target: string) => getCtx().engine().images.tag(source, target));
+  for (const parent of [program, image]) {
+    parent
+      .command('tag')
+      .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
+      .argument('<SOURCE_IMAGE[:TAG]>')
+      .argument('<TARGET_IMAGE[:TAG]>')
+      .action((source: string, target: string) => getCtx().engine().images.tag(source, target));
+  }
 
   for (const [parent, name, aliases] of [
     [program, 'rmi', []],
