@@ -54,4 +54,42 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (lease_id, kind, key)
   );
   `,
+  // 2: containers and volumes
+  `
+  CREATE TABLE containers (
+    id            TEXT PRIMARY KEY,              -- 64 hex digits
+    name          TEXT NOT NULL UNIQUE,          -- without Docker's leading "/"
+    image_id      TEXT NOT NULL,                 -- the image it was created from (kept by GC)
+    created       TEXT NOT NULL,
+    spec          TEXT NOT NULL,                 -- JSON: {config, hostConfig, resolved details}
+    status        TEXT NOT NULL,                 -- created|running|paused|restarting|removing|exited|dead
+    pid           INTEGER NOT NULL DEFAULT 0,    -- container init pid while running
+    monitor_pid   INTEGER NOT NULL DEFAULT 0,    -- conmon
+    monitor_start INTEGER NOT NULL DEFAULT 0,    -- conmon start time (clock ticks since boot)
+    boot_id       TEXT NOT NULL DEFAULT '',      -- host boot the process ran in
+    run_gen       INTEGER NOT NULL DEFAULT 0,    -- increments on every start
+    exit_code     INTEGER NOT NULL DEFAULT 0,
+    oom_killed    INTEGER NOT NULL DEFAULT 0,
+    error         TEXT NOT NULL DEFAULT '',
+    started_at    TEXT NOT NULL DEFAULT '',
+    finished_at   TEXT NOT NULL DEFAULT '',
+    restart_count INTEGER NOT NULL DEFAULT 0,
+    stopped_by_user INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX containers_image ON containers(image_id);
+  CREATE TABLE volumes (
+    name       TEXT PRIMARY KEY,
+    driver     TEXT NOT NULL DEFAULT 'local',
+    created    TEXT NOT NULL,
+    labels     TEXT NOT NULL DEFAULT '{}',        -- JSON object
+    options    TEXT NOT NULL DEFAULT '{}',        -- JSON object
+    anonymous  INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE container_volumes (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    volume       TEXT NOT NULL REFERENCES volumes(name),
+    PRIMARY KEY (container_id, volume)
+  );
+  CREATE INDEX container_volumes_volume ON container_volumes(volume);
+  `,
 ];

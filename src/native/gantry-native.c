@@ -9,6 +9,15 @@
 #define NAPI_VERSION 8
 #endif
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -232,18 +241,144 @@ static napi_value Umount2(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * seqpacketConnect(dir, name): a blocking SOCK_SEQPACKET connection to the Unix socket
+ * `name` inside `dir`, returned as a file descriptor. The socket is reached through
+ * /proc/self/fd/<dirfd>/<name>, so `dir` may be longer than sun_path allows (conmon's attach
+ * sockets live in container directories of any depth).
+ */
+static napi_value SeqpacketConnect(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *dir = get_string(env, argv, argc, 0, "dir must be a string without NUL bytes");
+  if (dir == NULL) return NULL;
+  char *name = get_string(env, argv, argc, 1, "name must be a string without NUL bytes");
+  if (name == NULL) {
+    free(dir);
+    return NULL;
+  }
+  int dfd = -1, fd = -1;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  dfd = open(dir, O_PATH | O_CLOEXEC);
+  if (dfd < 0) {
+    throw_errno(env, errno, "open", dir);
+    goto out;
+  }
+  if ((size_t)snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dfd, name) >= sizeof addr.sun_path) {
+    throw_errno(env, ENAMETOOLONG, "connect", name);
+    goto out;
+  }
+  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno(env, errno, "socket", NULL);
+    goto out;
+  }
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    throw_errno(env, errno, "connect", dir);
+    close(fd);
+    goto out;
+  }
+  napi_create_int32(env, fd, &result);
+out:
+  if (dfd >= 0) close(dfd);
+  free(dir);
+  free(name);
+  return result;
+}
+
+/* shutdown(fd, how) with how 0 (SHUT_RD), 1 (SHUT_WR) or 2 (SHUT_RDWR). */
+static napi_value Shutdown(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t fd, how;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!get_uint32(env, argv, argc, 0, &fd) || !get_uint32(env, argv, argc, 1, &how)) return NULL;
+  if (shutdown((int)fd, (int)how) != 0 && errno != ENOTCONN) throw_errno(env, errno, "shutdown", NULL);
+  return NULL;
+}
+
+/*
+ * flock(fd, operation): true when done; false when LOCK_NB was given and the lock is held
+ * elsewhere. Blocking calls block the calling thread: keep the locked sections short.
+ */
+static napi_value Flock(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result = NULL;
+  uint32_t fd, op;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!get_uint32(env, argv, argc, 0, &fd) || !get_uint32(env, argv, argc, 1, &op)) return NULL;
+  int rc;
+  do rc = flock((int)fd, (int)op);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0 && errno != EWOULDBLOCK) return throw_errno(env, errno, "flock", NULL);
+  napi_get_boolean(env, rc == 0, &result);
+  return result;
+}
+
+/*
+ * createNetns(path): a new network namespace, kept alive by a bind mount on `path` (an
+ * existing empty file), with its loopback interface up, as `ip netns add` + `ip link set lo
+ * up` would leave it. Only the calling thread enters the new namespace, and it returns to
+ * its original one before this returns, also on failure.
+ */
+static napi_value CreateNetns(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = get_string(env, argv, argc, 0, "path must be a string without NUL bytes");
+  if (path == NULL) return NULL;
+  int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (orig < 0) {
+    throw_errno(env, errno, "open", "/proc/thread-self/ns/net");
+    free(path);
+    return NULL;
+  }
+  int err = 0;
+  const char *failed = NULL;
+  if (unshare(CLONE_NEWNET) != 0) {
+    err = errno, failed = "unshare";
+  } else {
+    if (mount("/proc/thread-self/ns/net", path, NULL, MS_BIND, NULL) != 0) {
+      err = errno, failed = "mount";
+    } else {
+      int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      struct ifreq ifr;
+      memset(&ifr, 0, sizeof ifr);
+      strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+      if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+        err = errno, failed = "ioctl";
+      } else {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) err = errno, failed = "ioctl";
+      }
+      if (s >= 0) close(s);
+      if (failed) umount2(path, MNT_DETACH);
+    }
+    if (setns(orig, CLONE_NEWNET) != 0) abort(); /* a thread stuck in the wrong namespace must not go on */
+  }
+  close(orig);
+  if (failed) throw_errno(env, err, failed, path);
+  free(path);
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
     napi_callback fn;
   } fns[] = {{"mknod", Mknod},       {"lsetxattr", Lsetxattr}, {"lgetxattr", Lgetxattr},
-             {"llistxattr", Llistxattr}, {"mount", Mount},     {"umount2", Umount2}};
+             {"llistxattr", Llistxattr}, {"mount", Mount},     {"umount2", Umount2},
+             {"seqpacketConnect", SeqpacketConnect}, {"shutdown", Shutdown}, {"flock", Flock},
+             {"createNetns", CreateNetns}};
   static const struct {
     const char *name;
     double value;
   } consts[] = {{"MS_RDONLY", MS_RDONLY}, {"MS_NOSUID", MS_NOSUID},   {"MS_NODEV", MS_NODEV},
                 {"MS_NOEXEC", MS_NOEXEC}, {"MS_REMOUNT", MS_REMOUNT}, {"MS_BIND", MS_BIND},
-                {"MS_REC", MS_REC},       {"MS_PRIVATE", MS_PRIVATE}, {"MNT_DETACH", MNT_DETACH}};
+                {"MS_REC", MS_REC},       {"MS_PRIVATE", MS_PRIVATE}, {"MNT_DETACH", MNT_DETACH},
+                {"LOCK_SH", LOCK_SH},     {"LOCK_EX", LOCK_EX},       {"LOCK_NB", LOCK_NB},
+                {"LOCK_UN", LOCK_UN}};
   napi_value value;
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     CHECK(napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &value));

@@ -8,11 +8,10 @@
  * The addon is loaded on first use, so importing this module never fails on a machine where
  * it was not built; the first call then throws FAILED_PRECONDITION with a hint.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { errors } from '../core/errors.js';
+import { packageRoot } from '../core/package-root.js';
 
 // Mount flags and umount2 flags, as in <sys/mount.h> (Linux UAPI values; they never change).
 // The addon exports the same names and load() checks that they agree.
@@ -34,8 +33,18 @@ export const MS_REC = 0x4000;
 export const MS_PRIVATE = 0x40000;
 /** umount2: lazy unmount, detach now and clean up when no longer busy. */
 export const MNT_DETACH = 0x2;
+/** flock: shared lock. */
+export const LOCK_SH = 1;
+/** flock: exclusive lock. */
+export const LOCK_EX = 2;
+/** flock: do not block (ORed with LOCK_SH or LOCK_EX). */
+export const LOCK_NB = 4;
+/** flock: unlock. */
+export const LOCK_UN = 8;
 
-const CONSTANTS = { MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE, MNT_DETACH };
+const CONSTANTS = {
+  MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE, MNT_DETACH, LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN,
+};
 
 interface Addon extends Record<keyof typeof CONSTANTS, number> {
   mknod(path: string, mode: number, major: number, minor: number): void;
@@ -44,20 +53,13 @@ interface Addon extends Record<keyof typeof CONSTANTS, number> {
   llistxattr(path: string): string[];
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   umount2(target: string, flags: number): void;
+  seqpacketConnect(dir: string, name: string): number;
+  shutdown(fd: number, how: number): void;
+  flock(fd: number, operation: number): boolean;
+  createNetns(path: string): void;
 }
 
 let addon: Addon | undefined;
-
-/** The package root: the nearest directory above this file holding package.json (works from src/ and dist/src/). */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw errors.internal('cannot locate the gantry package root to load the native addon');
-    dir = parent;
-  }
-}
 
 function load(): Addon {
   if (addon) return addon;
@@ -114,4 +116,35 @@ export function mount(source: string, target: string, fstype: string, flags: num
 /** umount2(2); `flags` is 0 or MNT_DETACH. */
 export function umount2(target: string, flags = 0): void {
   load().umount2(target, flags);
+}
+
+/**
+ * A blocking SOCK_SEQPACKET connection to the Unix socket `name` in directory `dir` (of any
+ * length: the path goes through /proc/self/fd). Returns the file descriptor; close it with
+ * fs.closeSync.
+ */
+export function seqpacketConnect(dir: string, name: string): number {
+  return load().seqpacketConnect(dir, name);
+}
+
+/** shutdown(2): `how` 0 stops reading, 1 writing (the peer reads end-of-file), 2 both. */
+export function shutdown(fd: number, how: 0 | 1 | 2): void {
+  load().shutdown(fd, how);
+}
+
+/**
+ * flock(2) with LOCK_SH/LOCK_EX/LOCK_UN, optionally ORed with LOCK_NB. Returns false only
+ * when LOCK_NB was given and another holder has the lock. A blocking call blocks the event
+ * loop: keep locked sections short.
+ */
+export function flock(fd: number, operation: number): boolean {
+  return load().flock(fd, operation);
+}
+
+/**
+ * Creates a network namespace kept alive by a bind mount on `path` (an existing empty
+ * file), with loopback up. Release it with umount2(path, MNT_DETACH) and unlink.
+ */
+export function createNetns(path: string): void {
+  load().createNetns(path);
 }
