@@ -5,13 +5,14 @@
  * as one `Error: ...` line with exit code 1.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { createRequire } from 'node:module';
+import { packageVersion } from '../core/package-root.js';
 import { createContext, type CliContext } from './context.js';
 import { EXIT_USAGE, exitCodeOf, renderError, UsageError } from './errors.js';
+import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerSystemCommands } from './commands/system.js';
+import { registerVolumeCommands } from './commands/volumes.js';
 
-const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
 /** Builds the program; `ctx` is created once the global flags are known. */
 export function buildProgram(getCtx: () => CliContext): Command {
@@ -19,13 +20,15 @@ export function buildProgram(getCtx: () => CliContext): Command {
     .description('A self-sufficient runtime for containers')
     .usage('[OPTIONS] COMMAND')
     .addOption(new Option('--root <dir>', 'Root directory of persistent gantry state (default "/var/lib/gantry", env GANTRY_ROOT)'))
-    .version(`gantry version ${pkg.version}`, '-v, --version', 'Print version information and quit')
+    .version(`gantry version ${packageVersion()}`, '-v, --version', 'Print version information and quit')
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+  registerContainerCommands(program, getCtx);
   registerImageCommands(program, getCtx);
   registerSystemCommands(program, getCtx);
+  registerVolumeCommands(program, getCtx);
   return program;
 }
 

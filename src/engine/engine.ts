@@ -5,12 +5,13 @@
  * gantry is daemonless: each process opens the engine, works and closes it; several may
  * run at once on one root (see metadata/database.ts for how they stay consistent).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { LocalContentStore } from '../content/local-content-store.js';
 import { type Digest } from '../core/digest.js';
 import { errors } from '../core/errors.js';
+import { packageRoot } from '../core/package-root.js';
 import type { OpContext } from '../core/op-context.js';
 import { formatReference, normalizeReference, parseReference, repositoryName } from '../core/reference.js';
 import { type Db, openDatabase } from '../metadata/database.js';
@@ -22,6 +23,9 @@ import type { CommitResult } from '../images/commit.js';
 import { ImageService, type ImageUsage } from '../images/image-service.js';
 import { ImageStore } from '../images/image-store.js';
 import { type ImportDeps, type ImportOptions, importRootfs } from '../images/import.js';
+import { VolumeService } from '../volumes/volume-service.js';
+import { ContainerService } from '../containers/container-service.js';
+import { ContainerPaths, runDirFor } from '../containers/paths.js';
 
 /** The default state root, as Docker's /var/lib/docker. */
 export const DEFAULT_ROOT = '/var/lib/gantry';
@@ -41,6 +45,10 @@ export interface DiskUsage {
 export class Engine {
   /** The image service: list, inspect, tag, remove, prune, history. */
   readonly images: ImageService;
+  /** The volume service: create, inspect, list, remove, prune, disk usage. */
+  readonly volumes: VolumeService;
+  /** The container service: create, start, stop, remove, list, inspect, wait. */
+  readonly containers: ContainerService;
   private readonly importDeps: ImportDeps;
 
   private constructor(
@@ -50,8 +58,29 @@ export class Engine {
     snapshots: OverlaySnapshotter,
   ) {
     const store = new ImageStore(db);
-    this.images = new ImageService({ db, content, snapshots, store });
+    this.images = new ImageService({
+      db,
+      content,
+      snapshots,
+      store,
+      imagesInUse: () => this.containers.imagesInUse(),
+      snapshotRoots: () => this.containers.snapshotRoots(),
+    });
     this.importDeps = { db, content, snapshots, images: store, gc: () => this.images.gc() };
+    this.volumes = new VolumeService({ db, root });
+    this.containers = new ContainerService({
+      db,
+      paths: new ContainerPaths(root, runDirFor(root, DEFAULT_ROOT)),
+      volumes: this.volumes,
+      image: async (input) => {
+        const rec = this.images.resolve(input);
+        return { id: rec.id, config: await this.images.config(rec), chainIds: rec.layers.map((l) => l.chainId) };
+      },
+      snapshotDir: (chainId) => snapshots.dir(chainId as Digest),
+      snapshotsRoot: join(root, 'snapshots'),
+      exitCommand: (id, gen) => [process.execPath, exitHookPath(), root, id, String(gen)],
+      runtimes: findRuntimes(),
+    });
   }
 
   /** Opens the engine on a state root, creating it when missing. */
@@ -121,6 +150,29 @@ export class Engine {
   }
 }
 
+/** The monitor's exit hook: the bundled one when built, else the compiled module. */
+function exitHookPath(): string {
+  const bundled = join(packageRoot(), 'dist', 'exit-hook.mjs');
+  return existsSync(bundled) ? bundled : join(packageRoot(), 'dist', 'src', 'engine', 'exit-hook.js');
+}
+
+/** The OCI runtimes installed on this host, runc first (the default). */
+function findRuntimes(): Record<string, string> {
+  const dirs = (process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+  const out: Record<string, string> = {};
+  for (const name of ['runc', 'crun']) {
+    for (const d of [...dirs, '/usr/sbin', '/usr/bin']) {
+      const p = join(d, name);
+      if (d && existsSync(p)) {
+        out[name] = p;
+        break;
+      }
+    }
+  }
+  if (!out.runc) out.runc = '/usr/sbin/runc'; // reported when used: "cannot run the OCI runtime"
+  return out;
+}
+
 /** Opens the engine (the library's entry point). */
 export function createEngine(options: EngineOptions = {}): Engine {
   return Engine.open(options);
@@ -131,3 +183,17 @@ export type { HistoryRow, ImageInspect, ImageSummary } from '../images/image-vie
 export type { PruneReport, RemoveEvent } from '../images/image-service.js';
 export type { LoadedImage } from '../images/archive-load.js';
 export { parseImageFilters, type ImageFilter } from '../images/filters.js';
+export type { VolumeInfo } from '../core/container-types.js';
+export type { VolumePruneReport, VolumeUsage } from '../volumes/volume-service.js';
+export type {
+  ContainerCreateRequest,
+  ContainerInspect,
+  ContainerSummary,
+  ContainerCreateConfig,
+  HostConfig,
+  MountSpec,
+} from '../core/container-types.js';
+export { parseContainerFilters, type ContainerFilter } from '../containers/filters.js';
+export { startFailureExitCode, signalName } from '../containers/container-service.js';
+export type { ContainerRecord } from '../containers/container-store.js';
+export { formatLogTimestamp, parseTimeArg } from '../containers/log-file.js';

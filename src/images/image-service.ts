@@ -63,6 +63,8 @@ export interface ImageServiceDeps {
   store: ImageStore;
   /** Image IDs used by containers (the container service provides this later). */
   imagesInUse?: () => Map<Digest, number>;
+  /** Snapshots containers stand on (kept by GC even when their image is gone). */
+  snapshotRoots?: () => Iterable<string>;
 }
 
 /** The image service. */
@@ -261,7 +263,7 @@ export class ImageService {
 
   /** Runs garbage collection now. */
   gc() {
-    return collectGarbage(this.deps.db, this.deps.content, this.deps.snapshots);
+    return collectGarbage(this.deps.db, this.deps.content, this.deps.snapshots, this.deps.snapshotRoots);
   }
 
   private snapshotSizes(): Map<string, number> {

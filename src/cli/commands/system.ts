@@ -2,7 +2,7 @@
  * System commands: `system df`, and the type-dispatching `inspect`.
  */
 import type { Command } from 'commander';
-import { errors } from '../../core/errors.js';
+import { errors, isGantryError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { exitCodeOf, renderError } from '../errors.js';
 import { formatRows } from '../format/table.js';
@@ -22,6 +22,14 @@ export function registerSystemCommands(program: Command, getCtx: Ctx): void {
     .option('-v, --verbose', 'Show detailed information on space usage')
     .action((o: { format?: string }) => diskUsage(getCtx(), o.format));
 
+  system
+    .command('boot')
+    .description('Start the containers whose restart policy wants them running (run at host boot)')
+    .action(async () => {
+      const ctx = getCtx();
+      for (const id of await ctx.engine().containers.boot()) ctx.out(id);
+    });
+
   program
     .command('inspect')
     .description('Return low-level information on gantry objects')
@@ -29,16 +37,38 @@ export function registerSystemCommands(program: Command, getCtx: Ctx): void {
     .option('-f, --format <string>', 'Format output using a custom template')
     .option('--type <type>', 'Return JSON for specified type')
     .option('-s, --size', 'Display total file sizes if the type is container')
-    .action(async (inputs: string[], o: { format?: string; type?: string }) => {
+    .action(async (inputs: string[], o: { format?: string; type?: string; size?: boolean }) => {
       const ctx = getCtx();
-      if (o.type && o.type !== 'image') throw errors.invalid(`"${o.type}" is not a valid value for --type`);
+      if (o.type && o.type !== 'image' && o.type !== 'container' && o.type !== 'volume') {
+        throw errors.invalid(`"${o.type}" is not a valid value for --type`);
+      }
       const found: unknown[] = [];
+      const engine = ctx.engine();
+      // Docker's order: a container, then an image, then a volume of that name.
+      const lookups: [string, (input: string) => Promise<unknown>][] = [
+        ['container', (i) => engine.containers.inspect(i, o.size)],
+        ['image', (i) => engine.images.inspect(i)],
+        ['volume', async (i) => engine.volumes.inspect(i)],
+      ];
       for (const input of inputs) {
-        try {
-          found.push(await ctx.engine().images.inspect(input));
-        } catch (err) {
-          ctx.err(renderError(err).replace('No such image', 'No such object'));
-          ctx.fail(exitCodeOf(err));
+        let value: unknown;
+        let lastErr: unknown;
+        for (const [type, lookup] of lookups) {
+          if (o.type && o.type !== type) continue;
+          try {
+            value = await lookup(input);
+            break;
+          } catch (err) {
+            if (!isGantryError(err, 'NOT_FOUND')) {
+              lastErr = err;
+              break;
+            }
+          }
+        }
+        if (value !== undefined) found.push(value);
+        else {
+          ctx.err(lastErr ? renderError(lastErr) : `Error: No such object: ${input}`);
+          ctx.fail(lastErr ? exitCodeOf(lastErr) : 1);
         }
       }
       writeInspect(ctx, found, o.format);
@@ -47,7 +77,9 @@ export function registerSystemCommands(program: Command, getCtx: Ctx): void {
 
 function diskUsage(ctx: CliContext, format: string | undefined): void {
   const { images } = ctx.engine().diskUsage();
-  const pct = (part: number, whole: number) => (whole > 0 ? ` (${Math.round((part * 100) / whole)}%)` : '');
+  const volumes = ctx.engine().volumes.usage();
+  // Docker's integer division: 99.6% prints as 99%.
+  const pct = (part: number, whole: number) => (whole > 0 ? ` (${Math.trunc((part * 100) / whole)}%)` : '');
   const rows = [
     {
       Type: 'Images',
@@ -57,7 +89,13 @@ function diskUsage(ctx: CliContext, format: string | undefined): void {
       Reclaimable: `${humanSize(images.reclaimable)}${pct(images.reclaimable, images.size)}`,
     },
     { Type: 'Containers', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
-    { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+    {
+      Type: 'Local Volumes',
+      TotalCount: String(volumes.volumes.length),
+      Active: String(volumes.active),
+      Size: humanSize(volumes.totalSize),
+      Reclaimable: `${humanSize(volumes.reclaimable)}${pct(volumes.reclaimable, volumes.totalSize)}`,
+    },
     { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
   ];
   ctx.stdout.write(

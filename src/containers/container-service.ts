@@ -1,0 +1,1114 @@
+/**
+ * The container service: create, start, stop, kill, pause, remove, wait, list and inspect
+ * containers that run under runc and are monitored by conmon, without a daemon.
+ *
+ * State lives in three places, each authoritative for one thing: the database for what a
+ * container is and its last recorded state; conmon's files (`exit`, `oom`) for how a run
+ * ended; the process table for whether a run is still going. Every read of a container
+ * whose record says it runs checks its monitor (pid + start time + boot ID) and, when the
+ * monitor is gone, records the exit and tears the run down ("refresh"); so a container whose
+ * monitor died, or whose host rebooted, is reported as exited, never as a ghost.
+ *
+ * A run is numbered (`runGen`); the end of run N is recorded by whoever sees it first (the
+ * monitor's exit command, a waiting `run`, a `ps`), once, by a compare-and-set on N.
+ */
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { StdioOptions } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { join, posix } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  ContainerCreateRequest,
+  ContainerInspect,
+  ContainerSummary,
+  HostConfig,
+} from '../core/container-types.js';
+import type { Digest } from '../core/digest.js';
+import { errors, GantryError, isErrno } from '../core/errors.js';
+import type { ImageConfig } from '../core/oci.js';
+import { bootId, processStartTime } from '../core/process-alive.js';
+import type { Db } from '../metadata/database.js';
+import { type ContainerStatsSample, type StatsRow, statsRow } from '../core/container-stats.js';
+import { createNetns, MNT_DETACH, umount2 } from '../native/native.js';
+import { launchConmon, RuntimeCreateError } from '../runtime/conmon.js';
+import { OciRuntime } from '../runtime/runc.js';
+import type { SpecInput } from '../runtime/spec-input.js';
+import { buildSpec, RLIM_INFINITY, specToJson } from '../runtime/spec.js';
+import { ALL_CAPABILITIES, effectiveCapabilities } from '../runtime/capabilities.js';
+import type { RuntimeSpec } from '../runtime/oci-runtime-types.js';
+import { mkdirInRoot, resolveInRoot } from '../runtime/secure-path.js';
+import { resolveUser } from '../runtime/users.js';
+import type { VolumeService } from '../volumes/volume-service.js';
+import { AttachSession } from './attach.js';
+import { readStats } from './cgroup-stats.js';
+import { top, type TopResult } from './top.js';
+import { type LogEntry, readLogs, type ReadLogsOptions } from './log-file.js';
+import { commandOf, DEFAULT_PATH, mergeConfig, mergeEnv, type PlannedMount, planMounts } from './config.js';
+import { type ContainerRecord, ContainerStore, newContainerId, validName } from './container-store.js';
+import { hostnameFile, hostsFile, resolvConf } from './etc-files.js';
+import { withFileLock } from './locks.js';
+import type { ContainerPaths } from './paths.js';
+import { mountRootfs, unmountRootfs } from './rootfs.js';
+import { matchesContainerFilters, type ContainerFilter } from './filters.js';
+import { inspectView, summaryView } from './views.js';
+
+/** What the service needs from the rest of the engine. */
+export interface ContainerServiceDeps {
+  db: Db;
+  paths: ContainerPaths;
+  volumes: VolumeService;
+  /** Resolves an image name or ID to its record's ID, config and layer chain (bottom first). */
+  image(input: string): Promise<{ id: Digest; config: ImageConfig; chainIds: string[] }>;
+  /** Host directory of a layer snapshot, and the directory holding them all. */
+  snapshotDir(chainId: string): string;
+  snapshotsRoot: string;
+  /** The argv conmon runs when a container exits (gantry's exit hook), given ID and run number. */
+  exitCommand(id: string, gen: number): string[];
+  /** OCI runtimes by name; the first is the default. */
+  runtimes: Record<string, string>;
+}
+
+/** `exec` options. */
+export interface ExecOptions {
+  cmd: string[];
+  tty?: boolean;
+  detach?: boolean;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  privileged?: boolean;
+}
+
+/** Options of {@link ContainerService.start}. */
+export interface StartOptions {
+  /** Called once the container exists and before its process runs (to attach first). */
+  onCreated?: (rec: ContainerRecord) => Promise<void>;
+  /**
+   * The caller stays attached and records the exit itself (a foreground `run`): the monitor
+   * then needs no exit command unless a restart policy must act. Should the caller die, the
+   * next gantry command finds the exit file and finishes the run.
+   */
+  attached?: boolean;
+}
+
+/** `rm` options. */
+export interface RemoveOptions {
+  force?: boolean;
+  /** Also remove the container's anonymous volumes. */
+  volumes?: boolean;
+}
+
+/** `ps` options. */
+export interface ListOptions {
+  all?: boolean;
+  /** Show the n last created (all states). */
+  limit?: number;
+  size?: boolean;
+  filters?: ContainerFilter[];
+}
+
+/** Where the tini binary that `--init` runs comes from (Debian's tini package). */
+const INIT_BINARY = '/usr/bin/tini-static';
+/** Where Docker puts it in the container. */
+const INIT_PATH = '/sbin/docker-init';
+/** Docker's default /dev/shm size. */
+const DEFAULT_SHM = 64 * 1024 * 1024;
+
+/** Exit codes of a failed start, by Docker's rules on the runtime's message. */
+export function startFailureExitCode(message: string): number {
+  if (/executable file not found|no such file or directory|system cannot find the file/i.test(message)) return 127;
+  if (/permission denied|exec format error|not a directory|is a directory/i.test(message)) return 126;
+  return 125;
+}
+
+/** The container service. */
+export class ContainerService {
+  readonly store: ContainerStore;
+
+  constructor(private readonly deps: ContainerServiceDeps) {
+    this.store = new ContainerStore(deps.db);
+  }
+
+  private runtimeFor(rec: ContainerRecord): OciRuntime {
+    const binary = this.deps.runtimes[rec.spec.runtime] ?? Object.values(this.deps.runtimes)[0] as string;
+    return new OciRuntime(binary, this.deps.paths.runtimeState);
+  }
+
+  // ---------------------------------------------------------------- create
+
+  /** `create`: records a container from an image; nothing runs yet. */
+  async create(req: ContainerCreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+    const host = req.hostConfig;
+    validateHostConfig(host);
+    const runtime = host.Runtime || Object.keys(this.deps.runtimes)[0] as string;
+    if (!this.deps.runtimes[runtime]) throw errors.invalid(`unknown or invalid runtime name: ${runtime}`);
+    const name = req.name ? validName(req.name) : undefined;
+    // Checked again inside the insert's transaction; this early check avoids creating volumes.
+    if (name) this.store.assertNameFree(name);
+    effectiveCapabilities(host.CapAdd ?? [], host.CapDrop ?? [], host.Privileged ?? false);
+    const image = await this.deps.image(req.config.Image);
+    const id = newContainerId();
+    const config = mergeConfig(req.config, image.config.config, id);
+    config.Image = req.config.Image;
+    const { path, args } = commandOf(config);
+    const mounts = planMounts(config, host);
+    for (const m of mounts) {
+      if (m.Type === 'bind' && !m.createSource && !existsSync(m.Source)) {
+        throw errors.invalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+      }
+    }
+    const created = new Date().toISOString();
+    const volumesMade: string[] = [];
+    try {
+      for (const m of mounts) {
+        if (m.Type !== 'volume') continue;
+        const anonymous = !m.Name;
+        const v = this.deps.volumes.create(m.Name || undefined, { anonymous });
+        if (anonymous || v.CreatedAt >= created) volumesMade.push(v.Name);
+        m.Name = v.Name;
+        m.Source = v.Mountpoint;
+      }
+      const rec = this.store.insert({
+        ...placeholder(),
+        id,
+        name,
+        imageId: image.id,
+        created,
+        spec: { request: req.config, hostConfig: host, config, path, args, layers: image.chainIds, mounts, runtime },
+      });
+      for (const m of mounts) if (m.Type === 'volume' && m.Name) this.deps.volumes.attach(rec.id, m.Name);
+    } catch (err) {
+      for (const v of volumesMade) {
+        try {
+          this.deps.volumes.remove(v, true);
+        } catch {
+          // best effort: a volume another container took meanwhile stays
+        }
+      }
+      throw err;
+    }
+    mkdirSync(this.deps.paths.dir(id), { recursive: true, mode: 0o710 });
+    return { Id: id, Warnings: [] };
+  }
+
+  // ---------------------------------------------------------------- read
+
+  /** Finds a container by ID, name or ID prefix, with its state brought up to date. */
+  async get(input: string): Promise<ContainerRecord> {
+    return this.refresh(this.store.resolve(input));
+  }
+
+  /** `ps`. */
+  async list(options: ListOptions = {}): Promise<ContainerSummary[]> {
+    let records = await Promise.all(this.store.list().map((r) => this.refresh(r)));
+    if (options.limit !== undefined && options.limit > 0) records = records.slice(0, options.limit);
+    else if (!options.all) records = records.filter((r) => r.status === 'running' || r.status === 'paused' || r.status === 'restarting');
+    const filters = options.filters ?? [];
+    if (filters.length > 0) {
+      const byName = (input: string) => this.store.tryResolve(input);
+      records = records.filter((r) => matchesContainerFilters(r, filters, byName));
+    }
+    return records.map((r) => summaryView(r, options.size ? this.sizes(r) : undefined));
+  }
+
+  /** `inspect`. */
+  async inspect(input: string, size = false): Promise<ContainerInspect> {
+    const rec = await this.get(input);
+    return inspectView(rec, this.deps.paths, size ? this.sizes(rec) : undefined);
+  }
+
+  /** Bytes in the writable layer, and that plus the image's layers. */
+  private sizes(rec: ContainerRecord): { rw: number; rootFs: number } {
+    const rw = dirSize(this.deps.paths.upper(rec.id));
+    let base = 0;
+    const rows = this.deps.db.prepare(`SELECT chain_id, size FROM snapshots`).all() as { chain_id: string; size: number }[];
+    const sizes = new Map(rows.map((r) => [r.chain_id, r.size]));
+    for (const c of rec.spec.layers) base += sizes.get(c) ?? 0;
+    return { rw, rootFs: rw + base };
+  }
+
+  // ---------------------------------------------------------------- start
+
+  /** `start`: runs the container's process; no-op when it already runs. */
+  async start(input: string, opts: StartOptions = {}): Promise<ContainerRecord> {
+    let rec = await this.get(input);
+    if (rec.status === 'paused') throw errors.conflict(`cannot start a paused container, try unpause instead`);
+    if (rec.status === 'running' || rec.status === 'restarting') return rec;
+    return withFileLock(this.deps.paths.lock(rec.id), async () => {
+      rec = await this.get(rec.id);
+      if (rec.status === 'running' || rec.status === 'paused' || rec.status === 'restarting') return rec;
+      return this.startLocked(rec, opts);
+    });
+  }
+
+  private async startLocked(prev: ContainerRecord, opts: StartOptions): Promise<ContainerRecord> {
+    const gen = prev.runGen + 1;
+    const startedAt = new Date().toISOString();
+    // Claim the run first: if this process dies before conmon takes over, the next reader
+    // finds a dead owner and tears the half-started run down.
+    const claimed = this.store.update(prev.id, prev.runGen, {
+      status: 'running',
+      runGen: gen,
+      pid: 0,
+      monitorPid: process.pid,
+      monitorStart: processStartTime(process.pid) ?? 0,
+      bootId: bootId(),
+      startedAt,
+      error: '',
+      exitCode: 0,
+      oomKilled: false,
+      stoppedByUser: false,
+    });
+    if (!claimed) throw errors.conflict(`container ${prev.id} changed while starting; try again`);
+    let rec: ContainerRecord = { ...prev, status: 'running', runGen: gen, startedAt };
+    try {
+      const conmonArgs = this.prepareRun(rec, opts.attached ?? false);
+      const started = await launchConmon(conmonArgs);
+      this.store.update(rec.id, gen, {
+        pid: started.pid,
+        monitorPid: started.monitorPid,
+        monitorStart: processStartTime(started.monitorPid) ?? 0,
+      });
+      rec = { ...rec, pid: started.pid, monitorPid: started.monitorPid };
+      if (opts.onCreated) await opts.onCreated(rec);
+      await this.runtimeFor(rec).start(rec.id);
+      return rec;
+    } catch (err) {
+      const message = err instanceof RuntimeCreateError || err instanceof GantryError ? err.message : String(err);
+      const code = err instanceof RuntimeCreateError ? startFailureExitCode(message) : 125;
+      await this.teardown(rec);
+      this.store.update(rec.id, gen, {
+        status: prev.startedAt ? 'exited' : 'created',
+        pid: 0,
+        monitorPid: 0,
+        exitCode: code === 125 ? 128 : code,
+        error: message,
+        startedAt: prev.startedAt,
+        finishedAt: prev.startedAt ? new Date().toISOString() : prev.finishedAt,
+      });
+      if (err instanceof RuntimeCreateError) {
+        throw new GantryError('FAILED_PRECONDITION', `failed to create task for container ${rec.id}: OCI runtime create failed: ${message}`);
+      }
+      throw err;
+    }
+  }
+
+  /** Mounts the root filesystem and writes the bundle; returns conmon's options. */
+  private prepareRun(rec: ContainerRecord, attached: boolean) {
+    const p = this.deps.paths;
+    const { id } = rec;
+    const { config, hostConfig: host } = rec.spec;
+    for (const d of [p.dir(id), p.runtimeState, p.exitDir, p.socketDir, p.netnsDir]) mkdirSync(d, { recursive: true, mode: 0o711 });
+    for (const f of ['exit', 'oom', 'pidfile', 'conmon.pid'] as const) rmSync(p.file(id, f), { force: true });
+    rmSync(p.exitFile(id), { force: true });
+    const rootfs = this.mountLayers(rec);
+
+    const user = resolveUser(rootfs, config.User ?? '', host.GroupAdd ?? []);
+    const cwd = config.WorkingDir || '/';
+    mkdirInRoot(rootfs, cwd, 0o755);
+    const hostNetwork = host.NetworkMode === 'host';
+    const hostname = hostNetwork ? readFileSync('/proc/sys/kernel/hostname', 'utf8').trim() : (config.Hostname as string);
+    writeFileSync(p.file(id, 'hostname'), hostnameFile(hostname));
+    writeFileSync(p.file(id, 'hosts'), hostsFile({ hostname, extraHosts: host.ExtraHosts ?? [], hostNetwork }));
+    writeFileSync(p.file(id, 'resolv.conf'), resolvConf({ dns: host.Dns ?? [], search: host.DnsSearch ?? [], options: host.DnsOptions ?? [], hostNetwork }));
+    let netns: string = 'host';
+    if (!hostNetwork) {
+      netns = p.netns(id);
+      removeNetns(netns);
+      writeFileSync(netns, '');
+      createNetns(netns);
+    }
+    const etcRo = host.ReadonlyRootfs ?? false;
+    const mounts: SpecInput['mounts'] = [
+      { type: 'bind', source: p.file(id, 'hostname'), destination: '/etc/hostname', readOnly: etcRo },
+      { type: 'bind', source: p.file(id, 'hosts'), destination: '/etc/hosts', readOnly: etcRo },
+      { type: 'bind', source: p.file(id, 'resolv.conf'), destination: '/etc/resolv.conf', readOnly: etcRo },
+    ];
+    for (const m of rec.spec.mounts) mounts.push(this.resolveMount(rootfs, m));
+    let args = [rec.spec.path, ...rec.spec.args];
+    if (host.Init) {
+      if (!existsSync(INIT_BINARY)) throw errors.precondition(`--init needs ${INIT_BINARY}`, { hint: 'apt-get install tini' });
+      mounts.push({ type: 'bind', source: INIT_BINARY, destination: INIT_PATH, readOnly: true });
+      args = [INIT_PATH, '--', ...args];
+    }
+    let env = [`HOSTNAME=${hostname}`, ...(config.Env ?? []).filter((e) => !e.startsWith('HOSTNAME='))];
+    if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+    if (config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+    env = env.filter(Boolean);
+    const securityOpt = host.SecurityOpt ?? [];
+    const input: SpecInput = {
+      id,
+      rootfs,
+      readonlyRootfs: host.ReadonlyRootfs ?? false,
+      args,
+      env,
+      cwd,
+      user,
+      terminal: config.Tty ?? false,
+      hostname,
+      mounts,
+      netns,
+      cgroupsPath: `/gantry/${id}`,
+      resources: {
+        memory: host.Memory ?? 0,
+        memorySwap: host.MemorySwap ?? 0,
+        memoryReservation: host.MemoryReservation ?? 0,
+        cpuPeriod: host.NanoCpus ? 100_000 : (host.CpuPeriod ?? 0),
+        cpuQuota: host.NanoCpus ? Math.round((host.NanoCpus * 100_000) / 1e9) : (host.CpuQuota ?? 0),
+        cpuShares: host.CpuShares ?? 0,
+        cpusetCpus: host.CpusetCpus ?? '',
+        pidsLimit: host.PidsLimit && host.PidsLimit > 0 ? host.PidsLimit : 0,
+        oomKillDisable: host.OomKillDisable ?? false,
+      },
+      ulimits: (host.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
+      capAdd: host.CapAdd ?? [],
+      capDrop: host.CapDrop ?? [],
+      privileged: host.Privileged ?? false,
+      noNewPrivileges: securityOpt.some((o) => /^no-new-privileges(?:[:=]true)?$/.test(o)),
+      seccomp: !securityOpt.some((o) => /^seccomp[:=]unconfined$/.test(o)),
+      shmSize: host.ShmSize || DEFAULT_SHM,
+      sysctls: host.Sysctls ?? {},
+      annotations: { 'org.opencontainers.image.ref.name': config.Image },
+    };
+    const spec = buildSpec(input);
+    const [rows, cols] = host.ConsoleSize ?? [0, 0];
+    if (input.terminal && rows > 0 && cols > 0) spec.process.consoleSize = { height: rows, width: cols };
+    writeFileSync(p.file(id, 'config.json'), specToJson(spec));
+    const runtime = this.runtimeFor(rec);
+    return {
+      id,
+      name: rec.name,
+      runtime: runtime.binary,
+      runtimeArgs: runtime.globalArgs(),
+      bundle: p.dir(id),
+      pidFile: p.file(id, 'pidfile'),
+      conmonPidFile: p.file(id, 'conmon.pid'),
+      logPath: p.file(id, 'ctr.log'),
+      persistDir: p.dir(id),
+      exitDir: p.exitDir,
+      socketDir: p.socketDir,
+      terminal: config.Tty ?? false,
+      stdin: config.OpenStdin ?? false,
+      exitCommand: attached && (host.RestartPolicy?.Name ?? 'no') === 'no' ? undefined : this.deps.exitCommand(id, rec.runGen),
+    };
+  }
+
+  /** Mounts the container's root filesystem (image layers under its writable layer); returns it. */
+  private mountLayers(rec: ContainerRecord): string {
+    const p = this.deps.paths;
+    const lowers = [...rec.spec.layers].reverse().map((c) => this.deps.snapshotDir(c));
+    if (lowers.length === 0) {
+      const empty = join(p.dir(rec.id), 'empty');
+      mkdirSync(empty, { recursive: true });
+      lowers.push(empty);
+    }
+    mountRootfs(lowers, p.upper(rec.id), p.work(rec.id), p.rootfs(rec.id), this.deps.snapshotsRoot);
+    return p.rootfs(rec.id);
+  }
+
+  /** A planned mount as the spec wants it; volumes are created and filled on first use. */
+  private resolveMount(rootfs: string, m: PlannedMount): SpecInput['mounts'][number] {
+    if (m.Type === 'tmpfs') {
+      return { type: 'tmpfs', source: 'tmpfs', destination: m.Destination, readOnly: !m.RW, options: m.tmpfsOptions ?? [] };
+    }
+    if (m.Type === 'bind') {
+      if (!existsSync(m.Source)) {
+        if (!m.createSource) throw errors.invalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+        mkdirSync(m.Source, { recursive: true, mode: 0o755 });
+      }
+      return { type: 'bind', source: m.Source, destination: m.Destination, readOnly: !m.RW, options: [m.Propagation || 'rprivate'] };
+    }
+    const name = m.Name as string;
+    const source = this.deps.volumes.mountpoint(name);
+    if (m.copyUp) {
+      const inImage = resolveInRoot(rootfs, m.Destination);
+      try {
+        if (statSync(inImage).isDirectory() && readdirSync(source).length === 0) this.deps.volumes.populate(name, inImage);
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      }
+    }
+    return { type: 'bind', source, destination: m.Destination, readOnly: !m.RW, options: ['rprivate'] };
+  }
+
+  // ---------------------------------------------------------------- end of a run
+
+  /** True while the process that owns the current run (conmon, or a starter) lives. */
+  private ownerAlive(rec: ContainerRecord): boolean {
+    if (rec.monitorPid <= 0 || rec.bootId !== bootId()) return false;
+    return processStartTime(rec.monitorPid) === rec.monitorStart;
+  }
+
+  /**
+   * Brings a record up to date: records the end of a run whose owner is gone or whose exit
+   * file is written. A run that ended and that the restart policy restarts is left to the
+   * monitor's exit command, which is running at that moment.
+   */
+  async refresh(rec: ContainerRecord): Promise<ContainerRecord> {
+    if (!isActive(rec)) return rec;
+    const alive = this.ownerAlive(rec);
+    if (alive) {
+      if (rec.status === 'restarting') return rec;
+      if (!existsSync(this.deps.paths.file(rec.id, 'exit'))) return rec;
+      if (restartDecision(rec, this.exitOf(rec).exitCode) !== undefined) return rec;
+    }
+    await this.finishRun(rec.id, rec.runGen, { restart: false });
+    return this.store.get(rec.id) ?? { ...rec, status: 'removing' };
+  }
+
+  /** The monitor's exit command: records the run's end and applies the restart policy. */
+  monitorExit(id: string, gen: number): Promise<void> {
+    return this.finishRun(id, gen, { restart: true });
+  }
+
+  /**
+   * Records how run `gen` ended and tears it down (runtime state, mounts, namespace), then
+   * applies the restart policy and `--rm`. Idempotent: later calls for the same run do nothing.
+   */
+  async finishRun(id: string, gen: number, opts: { restart: boolean }): Promise<void> {
+    let restartDelay: number | undefined;
+    await withFileLock(this.deps.paths.lock(id), async () => {
+      const rec = this.store.get(id);
+      if (!rec || rec.runGen !== gen || !isActive(rec)) return;
+      // Still running: nothing ended yet.
+      if (rec.status !== 'restarting' && this.ownerAlive(rec) && !existsSync(this.deps.paths.file(id, 'exit'))) return;
+      const ended = this.exitOf(rec);
+      await this.teardown(rec);
+      const finishedAt = new Date().toISOString();
+      const restart = opts.restart && rec.status !== 'restarting' ? restartDecision(rec, ended.exitCode) : undefined;
+      if (restart !== undefined) {
+        this.store.update(id, gen, {
+          status: 'restarting',
+          pid: 0,
+          exitCode: ended.exitCode,
+          oomKilled: ended.oomKilled,
+          error: ended.error,
+          finishedAt,
+          restartCount: rec.restartCount + 1,
+          monitorPid: process.pid,
+          monitorStart: processStartTime(process.pid) ?? 0,
+          bootId: bootId(),
+        });
+        restartDelay = restart;
+        return;
+      }
+      this.store.update(id, gen, {
+        status: 'exited',
+        pid: 0,
+        monitorPid: 0,
+        exitCode: ended.exitCode,
+        oomKilled: ended.oomKilled,
+        error: ended.error,
+        finishedAt,
+      });
+      if (rec.spec.hostConfig.AutoRemove) await this.removeLocked(id, { volumes: true });
+    });
+    if (restartDelay !== undefined) await this.restartAfter(id, gen, restartDelay);
+  }
+
+  /** Waits out the restart back-off, then starts the container again unless it was stopped. */
+  private async restartAfter(id: string, gen: number, delayMs: number): Promise<void> {
+    await sleep(delayMs);
+    await withFileLock(this.deps.paths.lock(id), async () => {
+      const rec = this.store.get(id);
+      if (!rec || rec.runGen !== gen || rec.status !== 'restarting') return;
+      try {
+        await this.startLocked(rec, {});
+      } catch {
+        // recorded on the container by startLocked
+      }
+    });
+  }
+
+  /** How the current run ended, from conmon's files. */
+  private exitOf(rec: ContainerRecord): { exitCode: number; oomKilled: boolean; error: string } {
+    const p = this.deps.paths;
+    const oomKilled = existsSync(p.file(rec.id, 'oom'));
+    try {
+      const code = Number(readFileSync(p.file(rec.id, 'exit'), 'utf8').trim());
+      if (Number.isInteger(code) && code >= 0) return { exitCode: code, oomKilled, error: '' };
+    } catch {
+      // no exit file: the monitor (or the starter) died first
+    }
+    if (rec.status === 'restarting') return { exitCode: rec.exitCode, oomKilled: rec.oomKilled, error: rec.error };
+    const error = rec.pid > 0 ? 'container monitor exited unexpectedly' : 'container start was interrupted';
+    return { exitCode: 255, oomKilled, error };
+  }
+
+  /** Removes what a run set up; safe to repeat. */
+  private async teardown(rec: ContainerRecord): Promise<void> {
+    const p = this.deps.paths;
+    if (existsSync(join(p.runtimeState, rec.id))) await this.runtimeFor(rec).delete(rec.id);
+    // conmon may still be finishing (it exits right after its exit files): stop it for good.
+    if (rec.monitorPid > 0 && rec.monitorPid !== process.pid && processStartTime(rec.monitorPid) === rec.monitorStart) {
+      try {
+        process.kill(rec.monitorPid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    unmountRootfs(p.rootfs(rec.id));
+    removeNetns(p.netns(rec.id));
+    rmSync(join(p.socketDir, rec.id), { force: true });
+  }
+
+  // ---------------------------------------------------------------- stop, kill, pause
+
+  /**
+   * `stop`: the stop signal, then SIGKILL after `timeout` seconds (the container's
+   * StopTimeout, else 10); waits until the run has ended and been recorded.
+   */
+  async stop(input: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const rec = await this.get(input);
+    if (rec.status === 'restarting') {
+      this.store.update(rec.id, rec.runGen, { status: 'exited', stoppedByUser: true, monitorPid: 0 });
+      return;
+    }
+    if (!isActive(rec)) return;
+    this.store.update(rec.id, rec.runGen, { stoppedByUser: true });
+    const runtime = this.runtimeFor(rec);
+    if (rec.status === 'paused') await runtime.resume(rec.id).catch(() => undefined);
+    const timeout = opts.timeout ?? rec.spec.config.StopTimeout ?? 10;
+    const signal = opts.signal || rec.spec.config.StopSignal || 'SIGTERM';
+    await runtime.kill(rec.id, signalName(signal));
+    // A negative timeout waits for as long as it takes (Docker's `stop -t -1`).
+    if (!(await this.waitExit(rec, timeout < 0 ? Infinity : timeout * 1000))) {
+      await runtime.kill(rec.id, 'KILL', true);
+      await this.waitExit(rec, 10_000);
+    }
+    await this.finishRun(rec.id, rec.runGen, { restart: false });
+  }
+
+  /** `kill`. */
+  async kill(input: string, signal = 'KILL'): Promise<void> {
+    const rec = await this.get(input);
+    if (rec.status !== 'running' && rec.status !== 'paused') {
+      throw errors.conflict(`Cannot kill container: ${input}: container ${rec.id} is not running`);
+    }
+    const sig = signalName(signal);
+    this.store.update(rec.id, rec.runGen, { stoppedByUser: true });
+    const sent = await this.runtimeFor(rec).kill(rec.id, sig, sig === 'KILL');
+    if (!sent) throw errors.conflict(`Cannot kill container: ${input}: container ${rec.id} is not running`);
+    if (sig === 'KILL') {
+      await this.waitExit(rec, 10_000);
+      await this.finishRun(rec.id, rec.runGen, { restart: false });
+    }
+  }
+
+  /** `pause`. */
+  async pause(input: string): Promise<void> {
+    const rec = await this.get(input);
+    if (rec.status === 'paused') throw errors.conflict(`Container ${rec.id} is already paused`);
+    if (rec.status !== 'running') throw errors.conflict(`Container ${rec.id} is not running`);
+    await this.runtimeFor(rec).pause(rec.id);
+    this.store.update(rec.id, rec.runGen, { status: 'paused' });
+  }
+
+  /** `unpause`. */
+  async unpause(input: string): Promise<void> {
+    const rec = await this.get(input);
+    if (rec.status !== 'paused') throw errors.conflict(`Container ${rec.id} is not paused`);
+    await this.runtimeFor(rec).resume(rec.id);
+    this.store.update(rec.id, rec.runGen, { status: 'running' });
+  }
+
+  /** `restart`: stop (if running) and start. */
+  async restart(input: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    await this.stop(input, opts);
+    await this.start(input);
+  }
+
+  /** `rename`. */
+  async rename(input: string, newName: string): Promise<void> {
+    const rec = await this.get(input);
+    const name = validName(newName);
+    if (name === rec.name) throw errors.invalid(`Renaming a container with the same name as its current name`);
+    this.store.rename(rec.id, name);
+  }
+
+  // ---------------------------------------------------------------- wait
+
+  /**
+   * Resolves when the current run's exit file appears (true), or after `timeoutMs` (false).
+   * Also returns when the run's owner is gone without one.
+   */
+  async waitExit(rec: ContainerRecord, timeoutMs = Infinity): Promise<boolean> {
+    const exitFile = this.deps.paths.file(rec.id, 'exit');
+    const deadline = Date.now() + timeoutMs;
+    let delay = 5;
+    for (;;) {
+      if (existsSync(exitFile)) return true;
+      const cur = this.store.get(rec.id);
+      if (!cur || cur.runGen !== rec.runGen || !isActive(cur)) return true;
+      if (cur.status !== 'restarting' && !this.ownerAlive(cur)) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
+  /**
+   * `wait`: blocks until the container is not running (`condition` "not-running", the
+   * default), its next exit ("next-exit"), or its removal ("removed"); returns the exit code.
+   */
+  async wait(input: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running'): Promise<number> {
+    const first = await this.get(input);
+    let last = first;
+    for (;;) {
+      const cur = this.store.get(first.id);
+      if (!cur) return last.exitCode;
+      last = await this.refresh(cur);
+      if (isActive(last)) {
+        await this.waitExit(last);
+        await this.refresh(this.store.get(first.id) ?? last);
+        continue;
+      }
+      if (condition === 'not-running') return last.exitCode;
+      if (condition === 'next-exit' && last.runGen > first.runGen) return last.exitCode;
+      await sleep(50);
+    }
+  }
+
+  // ---------------------------------------------------------------- remove
+
+  /** `rm`. */
+  async remove(input: string, opts: RemoveOptions = {}): Promise<void> {
+    const rec = await this.get(input);
+    if (isActive(rec)) {
+      if (!opts.force) {
+        throw errors.conflict(
+          `cannot remove container "/${rec.name}": container is ${rec.status}: stop the container before removing or force remove`,
+        );
+      }
+      if (rec.status !== 'restarting') {
+        this.store.update(rec.id, rec.runGen, { stoppedByUser: true });
+        await this.runtimeFor(rec).kill(rec.id, 'KILL', true);
+        await this.waitExit(rec, 10_000);
+      }
+    }
+    await withFileLock(this.deps.paths.lock(rec.id), async () => {
+      const cur = this.store.get(rec.id);
+      if (!cur) return;
+      await this.teardown(cur);
+      await this.removeLocked(rec.id, opts);
+    });
+  }
+
+  private async removeLocked(id: string, opts: RemoveOptions): Promise<void> {
+    const rec = this.store.get(id);
+    if (!rec) return;
+    const p = this.deps.paths;
+    unmountRootfs(p.rootfs(id));
+    rmSync(p.dir(id), { recursive: true, force: true });
+    const anonymous = rec.spec.mounts.filter((m) => m.Type === 'volume' && m.Name && !rec.spec.hostConfig.Binds?.some((b) => b.startsWith(`${m.Name}:`)) && !(rec.spec.hostConfig.Mounts ?? []).some((x) => x.Source === m.Name));
+    this.deps.volumes.detachAll(id);
+    this.store.delete(id);
+    if (opts.volumes) {
+      for (const m of anonymous) {
+        try {
+          this.deps.volumes.remove(m.Name as string, false);
+        } catch {
+          // in use by another container, or gone: Docker keeps it too
+        }
+      }
+    }
+    rmSync(p.lock(id), { force: true });
+    // The exit file outlives an auto-removed container for the `run` that reads its code.
+    if (!rec.spec.hostConfig.AutoRemove) rmSync(p.exitFile(id), { force: true });
+    sweepExitFiles(p.exitDir, (other) => this.store.get(other) !== undefined);
+  }
+
+  /** `container prune`: removes every stopped container; returns IDs and bytes freed. */
+  async prune(filters: ContainerFilter[] = []): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const deleted: string[] = [];
+    let space = 0;
+    for (const rec of await Promise.all(this.store.list().map((r) => this.refresh(r)))) {
+      if (isActive(rec)) continue;
+      if (!matchesContainerFilters(rec, filters, (i) => this.store.tryResolve(i))) continue;
+      space += dirSize(this.deps.paths.upper(rec.id));
+      await this.remove(rec.id);
+      deleted.push(rec.id);
+    }
+    return { ContainersDeleted: deleted, SpaceReclaimed: space };
+  }
+
+  /**
+   * `system boot`: after a reboot (or whenever), starts the containers whose restart policy
+   * says they should run: `always`, and `unless-stopped` unless a user stopped them.
+   */
+  async boot(): Promise<string[]> {
+    const started: string[] = [];
+    for (const rec of await Promise.all(this.store.list().map((r) => this.refresh(r)))) {
+      const policy = rec.spec.hostConfig.RestartPolicy?.Name ?? 'no';
+      const wanted = policy === 'always' || (policy === 'unless-stopped' && !rec.stoppedByUser);
+      if (!wanted || isActive(rec)) continue;
+      try {
+        await this.start(rec.id);
+        started.push(rec.id);
+      } catch {
+        // recorded on the container; the others still start
+      }
+    }
+    return started;
+  }
+
+  // ---------------------------------------------------------------- I/O
+
+  /** Connects to a running (or created) container's stdio. */
+  openAttach(rec: ContainerRecord): AttachSession {
+    return AttachSession.connect(this.deps.paths.dir(rec.id));
+  }
+
+  /**
+   * The exit code of run `rec.runGen`, once conmon has written it. Read from the run
+   * directory, which outlives `--rm`'s removal of the container's own files.
+   */
+  async runExitCode(rec: ContainerRecord): Promise<number> {
+    const file = this.deps.paths.exitFile(rec.id);
+    let delay = 2;
+    for (let waited = 0; ; waited += delay) {
+      try {
+        const code = Number(readFileSync(file, 'utf8').trim());
+        if (Number.isInteger(code)) return code;
+      } catch {
+        // not yet written
+      }
+      const cur = this.store.get(rec.id);
+      if (cur && cur.runGen === rec.runGen && !isActive(cur)) return cur.exitCode;
+      if (cur && cur.runGen === rec.runGen && !this.ownerAlive(cur) && cur.status !== 'restarting') {
+        return (await this.refresh(cur)).exitCode;
+      }
+      if (!cur && waited > 2000) return 255;
+      await sleep(delay);
+      delay = Math.min(delay * 2, 50);
+    }
+  }
+
+  /** `logs`: the container's output entries, optionally following it. */
+  async logs(input: string, opts: Omit<ReadLogsOptions, 'isRunning'>, onEntry: (e: LogEntry) => void | Promise<void>): Promise<void> {
+    const rec = await this.get(input);
+    const isRunning = () => {
+      const cur = this.store.get(rec.id);
+      if (!cur || !isActive(cur)) return false;
+      if (cur.status === 'restarting') return true;
+      return this.ownerAlive(cur) && !existsSync(this.deps.paths.file(rec.id, 'exit'));
+    };
+    await readLogs(this.deps.paths.file(rec.id, 'ctr.log'), { ...opts, isRunning }, onEntry);
+  }
+
+  /**
+   * `exec`: runs a command in a running container through the OCI runtime, with the
+   * container's process settings (capabilities, seccomp, rlimits) and the given changes.
+   * Resolves to the command's exit code (immediately 0 with `detach`).
+   */
+  async exec(input: string, opts: ExecOptions, stdio: StdioOptions): Promise<number> {
+    const rec = await this.get(input);
+    if (rec.status === 'paused') throw errors.conflict(`Container ${rec.id} is paused, unpause the container before exec`);
+    if (rec.status !== 'running') throw errors.conflict(`Container ${rec.id} is not running`);
+    const bundle = this.deps.paths.dir(rec.id);
+    const spec = JSON.parse(readFileSync(this.deps.paths.file(rec.id, 'config.json'), 'utf8')) as RuntimeSpec;
+    const root = `/proc/${rec.pid}/root`;
+    const base = spec.process;
+    const user = opts.user ? resolveUser(root, opts.user, rec.spec.hostConfig.GroupAdd ?? []) : undefined;
+    let env = mergeEnv(base.env ?? [], opts.env ?? []);
+    if (user && opts.user && !(opts.env ?? []).some((e) => e.startsWith('HOME='))) env = mergeEnv(env, [`HOME=${user.home}`]);
+    if (opts.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+    const cwd = opts.workdir || base.cwd || '/';
+    const found = lookPath(root, opts.cmd[0] ?? '', env);
+    if (found) throw new GantryError('FAILED_PRECONDITION', `OCI runtime exec failed: exec failed: unable to start container process: ${found}`);
+    const process_ = {
+      ...base,
+      terminal: opts.tty ?? false,
+      args: opts.cmd,
+      env,
+      cwd,
+      user: user ? { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } : base.user,
+      ...(opts.privileged ? { capabilities: privilegedCaps() } : {}),
+    };
+    // JSON.parse rounded 64-bit limits (RLIM_INFINITY): put the exact value back.
+    process_.rlimits = process_.rlimits?.map((r) => ({
+      ...r,
+      soft: Number(r.soft) >= 2 ** 53 ? RLIM_INFINITY : r.soft,
+      hard: Number(r.hard) >= 2 ** 53 ? RLIM_INFINITY : r.hard,
+    }));
+    const file = join(bundle, `exec-${process.pid}-${Date.now().toString(36)}.json`);
+    writeFileSync(file, specToJson({ process: process_ } as unknown as RuntimeSpec).replace(/^\{\s*"process":\s*/, '').replace(/\}\s*$/, ''));
+    try {
+      const args = ['--process', file, ...(opts.detach ? ['--detach'] : []), rec.id];
+      const child = this.runtimeFor(rec).execSpawn(args, opts.detach ? 'ignore' : stdio);
+      return await new Promise<number>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
+      });
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  /** `top`: the container's processes as the host's `ps` shows them. */
+  async top(input: string, psArgs: string[]): Promise<TopResult> {
+    const rec = await this.get(input);
+    if (rec.status !== 'running' && rec.status !== 'paused') throw errors.conflict(`Container ${rec.id} is not running`);
+    return top(await this.runtimeFor(rec).pids(rec.id), psArgs);
+  }
+
+  /**
+   * `stats --no-stream`: one row per container from two samples 500 ms apart (CPU use is
+   * a rate). Containers that do not run get a row of zeros with `running` false.
+   */
+  async statsRows(inputs: string[]): Promise<(StatsRow & { id: string; name: string; input: string; running: boolean })[]> {
+    const recs = await Promise.all(inputs.map((i) => this.get(i)));
+    const sample = (r: ContainerRecord, prev?: ContainerStatsSample) => {
+      if (r.status !== 'running' && r.status !== 'paused') return undefined;
+      try {
+        return readStats(`/gantry/${r.id}`, r.pid, prev);
+      } catch {
+        return undefined;
+      }
+    };
+    const first = recs.map((r) => sample(r));
+    await sleep(500);
+    return recs.map((r, i) => {
+      const prev = first[i];
+      const cur = prev && sample(r, prev);
+      const base = { id: r.id, name: r.name, input: inputs[i] as string };
+      if (!cur) return { ...base, running: false, cpuPercent: 0, memUsage: 0, memLimit: 0, memPercent: 0, netRx: 0, netTx: 0, blockRead: 0, blockWrite: 0, pids: 0 };
+      return { ...base, running: true, ...statsRow(cur, prev) };
+    });
+  }
+
+  /**
+   * Runs `fn` with a host directory showing the container's filesystem: for a running
+   * container its mount namespace's root (volumes included), otherwise the root filesystem
+   * mounted for the duration of `fn`.
+   */
+  async withRootfs<T>(input: string, fn: (root: string) => Promise<T>): Promise<T> {
+    const rec = await this.get(input);
+    if (rec.status === 'running' || rec.status === 'paused') return fn(`/proc/${rec.pid}/root`);
+    return withFileLock(this.deps.paths.lock(rec.id), async () => {
+      const cur = await this.get(rec.id);
+      if (cur.status === 'running' || cur.status === 'paused') return fn(`/proc/${cur.pid}/root`);
+      const root = this.mountLayers(rec);
+      try {
+        return await fn(root);
+      } finally {
+        unmountRootfs(root);
+      }
+    });
+  }
+
+  /** Image IDs used by containers (images cannot be removed under them). */
+  imagesInUse(): Map<Digest, number> {
+    return this.store.imagesInUse();
+  }
+
+  /** Layer snapshots containers stand on (GC keeps them even when their image is gone). */
+  snapshotRoots(): string[] {
+    return this.store.list().flatMap((r) => r.spec.layers.slice(-1));
+  }
+
+  /** The OCI runtime of a container (for exec, top, ps). */
+  runtimeOf(rec: ContainerRecord): OciRuntime {
+    return this.runtimeFor(rec);
+  }
+}
+
+/** Running, paused or restarting: a run is in progress. */
+export function isActive(rec: ContainerRecord): boolean {
+  return rec.status === 'running' || rec.status === 'paused' || rec.status === 'restarting';
+}
+
+/** A record's defaults before create fills it in. */
+function placeholder(): ContainerRecord {
+  return {
+    id: '',
+    name: '',
+    imageId: '' as Digest,
+    created: '',
+    spec: { request: { Image: '' }, hostConfig: {}, config: { Image: '' }, path: '', args: [], layers: [], mounts: [], runtime: '' },
+    status: 'created',
+    pid: 0,
+    monitorPid: 0,
+    monitorStart: 0,
+    bootId: '',
+    runGen: 0,
+    exitCode: 0,
+    oomKilled: false,
+    error: '',
+    startedAt: '',
+    finishedAt: '',
+    restartCount: 0,
+    stoppedByUser: false,
+  };
+}
+
+/** The daemon-side checks Docker makes on a HostConfig. */
+function validateHostConfig(host: HostConfig): void {
+  const policy = host.RestartPolicy?.Name ?? '';
+  if (host.AutoRemove && policy !== '' && policy !== 'no') {
+    throw errors.invalid('conflicting options: cannot specify both --restart and --rm');
+  }
+  if (host.Memory && host.Memory > 0 && host.Memory < 6 * 1024 * 1024) throw errors.invalid('Minimum memory limit allowed is 6MB');
+  if (host.MemorySwap && host.MemorySwap > 0 && host.Memory && host.MemorySwap < host.Memory) {
+    throw errors.invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
+  }
+  if (host.NanoCpus) {
+    const cpus = cpuCount();
+    if (host.NanoCpus < 0 || host.NanoCpus > cpus * 1e9) {
+      throw errors.invalid(`Range of CPUs is from 0.01 to ${cpus.toFixed(2)}, as there are only ${cpus} CPUs available`);
+    }
+  }
+  if (host.PidsLimit !== undefined && host.PidsLimit !== null && host.PidsLimit < -1) {
+    throw errors.invalid(`invalid pids-limit: ${host.PidsLimit}`);
+  }
+  const net = host.NetworkMode ?? 'default';
+  if (!['default', 'none', 'host', ''].includes(net)) {
+    throw errors.notFound(`network ${net} not found`, { hint: 'this gantry supports --network none and host; bridge networks come with the networking feature' });
+  }
+}
+
+function cpuCount(): number {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length || 1;
+  } catch {
+    return 1;
+  }
+}
+
+/**
+ * The restart policy's verdict on an exit: a delay in ms before starting again, or
+ * undefined. Docker's back-off: 100 ms, doubling per restart, at most a minute.
+ */
+function restartDecision(rec: ContainerRecord, exitCode: number): number | undefined {
+  if (rec.stoppedByUser) return undefined;
+  const policy = rec.spec.hostConfig.RestartPolicy ?? { Name: 'no' };
+  let restart = false;
+  if (policy.Name === 'always' || policy.Name === 'unless-stopped') restart = true;
+  else if (policy.Name === 'on-failure') {
+    const max = policy.MaximumRetryCount ?? 0;
+    restart = exitCode !== 0 && (max <= 0 || rec.restartCount < max);
+  }
+  if (!restart) return undefined;
+  const ranMs = Date.now() - Date.parse(rec.startedAt || new Date().toISOString());
+  if (ranMs >= 10_000) return 100;
+  return Math.min(100 * 2 ** Math.min(rec.restartCount, 10), 60_000);
+}
+
+/** A signal as runc wants it: a number, or a name without SIG. */
+export function signalName(signal: string): string {
+  const s = signal.trim().toUpperCase().replace(/^SIG/, '');
+  if (/^\d+$/.test(s)) {
+    if (Number(s) < 1 || Number(s) > 64) throw errors.invalid(`Invalid signal: ${signal}`);
+    return s;
+  }
+  if (!/^(HUP|INT|QUIT|ILL|TRAP|ABRT|IOT|BUS|FPE|KILL|USR1|SEGV|USR2|PIPE|ALRM|TERM|STKFLT|CHLD|CONT|STOP|TSTP|TTIN|TTOU|URG|XCPU|XFSZ|VTALRM|PROF|WINCH|IO|POLL|PWR|SYS|RTMIN(\+\d+)?|RTMAX(-\d+)?)$/.test(s)) {
+    throw errors.invalid(`Invalid signal: ${signal}`);
+  }
+  return s;
+}
+
+/** Deletes exit files older than a minute whose container is gone. */
+function sweepExitFiles(dir: string, exists: (id: string) => boolean): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const cutoff = Date.now() - 60_000;
+  for (const n of names) {
+    const f = join(dir, n);
+    try {
+      if (statSync(f).mtimeMs < cutoff && !exists(n)) unlinkSync(f);
+    } catch {
+      // raced with another sweep
+    }
+  }
+}
+
+/** Removes a network namespace file (unmount, then unlink); nothing when absent. */
+function removeNetns(path: string): void {
+  try {
+    umount2(path, MNT_DETACH);
+  } catch (err) {
+    if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOENT')) throw err;
+  }
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+}
+
+/** Bytes in a directory tree (files counted once per inode). */
+export function dirSize(dir: string): number {
+  let total = 0;
+  const seen = new Set<number>();
+  const walk = (d: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      let st;
+      try {
+        st = lstatSync(p, { throwIfNoEntry: false });
+      } catch {
+        continue;
+      }
+      if (!st) continue;
+      if (st.isDirectory()) walk(p);
+      else if (!seen.has(st.ino)) {
+        seen.add(st.ino);
+        total += st.size;
+      }
+    }
+  };
+  walk(dir);
+  return total;
+}
+
+/** A signal's number (for 128+N exit codes). */
+function signalNumber(signal: NodeJS.Signals): number {
+  return (osConstants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+/** Every capability, for `exec --privileged`. */
+function privilegedCaps() {
+  const all = [...ALL_CAPABILITIES];
+  return { bounding: all, effective: all, permitted: all };
+}
+
+/**
+ * Checks that a command can be run in the container (as the runtime would find it), and
+ * returns the runtime's wording of why not, or undefined.
+ */
+function lookPath(root: string, cmd: string, env: readonly string[]): string | undefined {
+  const executable = (p: string): 'ok' | 'missing' | 'denied' => {
+    try {
+      const st = statSync(resolveInRoot(root, p));
+      if (st.isDirectory() || (st.mode & 0o111) === 0) return 'denied';
+      return 'ok';
+    } catch {
+      return 'missing';
+    }
+  };
+  if (!cmd) return 'exec: "": executable file not found in $PATH';
+  if (cmd.includes('/')) {
+    const r = executable(posix.isAbsolute(cmd) ? cmd : posix.join('/', cmd));
+    if (r === 'missing') return `exec: "${cmd}": stat ${cmd}: no such file or directory`;
+    if (r === 'denied') return `exec: "${cmd}": permission denied`;
+    return undefined;
+  }
+  const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  let denied = false;
+  for (const dir of path.split(':')) {
+    const r = executable(posix.join(dir || '.', cmd));
+    if (r === 'ok') return undefined;
+    if (r === 'denied') denied = true;
+  }
+  return denied ? `exec: "${cmd}": permission denied` : `exec: "${cmd}": executable file not found in $PATH`;
+}
