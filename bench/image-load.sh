@@ -11,7 +11,7 @@ PEER=${PEER_BENCH:-$REPO/../shared/peer-bench}
 RESULTS=${BENCH_RESULTS:-$B/results}
 WORK=${BENCH_WORK:-/var/tmp/gantry-bench}
 RUNS=${RUNS:-10}
-GANTRY="node $REPO/bin/gantry.js --root $WORK/load-root"
+GANTRY="$REPO/bin/gantry --root $WORK/load-root"
 mkdir -p "$RESULTS" "$WORK"
 ARCHIVE=$WORK/big-archive.tar
 if [ ! -f "$ARCHIVE" ]; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's quick start: a base image made on this machine, then the image commands.
+# The README's quick start: a base image made on this machine, the image commands, then
+# containers.
 # Uses a throw-away state root unless GANTRY_ROOT is set.
 set -euo pipefail
 export GANTRY_ROOT=${GANTRY_ROOT:-$(mktemp -d /var/tmp/gantry-quickstart.XXXXXX)}
@@ -15,3 +16,11 @@ run rmi busybox:latest example/busybox:1.35
 run load -i "$GANTRY_ROOT/busybox.tar"
 run images --format 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}'
 run system df
+run run --rm busybox echo hello from a container
+run run -d --name quick-start busybox sh -c 'echo started; sleep 60'
+run ps
+run exec quick-start sh -c 'echo "in $(hostname): $(id)"'
+run logs quick-start
+run stop -t 1 quick-start
+run ps -a --format 'table {{.Names}}\t{{.Status}}'
+run rm quick-start

@@ -5,10 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# busybox-static: `gantry image bootstrap busybox`; skopeo: a peer OCI/Docker archive reader
-# and writer that the tests check interoperability against; attr: getfattr in tests;
-# python3/make/g++: node-gyp for better-sqlite3 and gantry's own native addon.
-APT_PACKAGES=(busybox-static skopeo attr python3 make g++ git ca-certificates)
+# busybox-static: `gantry image bootstrap busybox`; runc: the OCI runtime; conmon: the
+# per-container monitor; tini: the init process of `run --init`; procps: `ps` for `gantry top`;
+# util-linux: `script`, which gives the tests a pseudo-terminal; skopeo: a peer OCI/Docker
+# archive reader and writer that the tests check interoperability against; attr: getfattr in
+# tests; python3/make/g++: node-gyp for better-sqlite3 and gantry's own native addon.
+APT_PACKAGES=(busybox-static runc conmon tini procps util-linux skopeo attr python3 make g++ git ca-certificates)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -19,4 +21,4 @@ fi
 npm ci --no-audit --no-fund
 npm run build
 # `gantry` on PATH, pointing at this checkout.
-ln -sf "$PWD/bin/gantry.js" /usr/local/bin/gantry
+ln -sf "$PWD/bin/gantry" /usr/local/bin/gantry

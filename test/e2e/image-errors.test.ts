@@ -139,7 +139,7 @@ describe('image commands with bad input', { skip: needsRoot }, () => {
       const file = join(other.root, 'big.tar');
       await writeFile(file, big);
       for (const delay of [30, 120, 300]) {
-        const child = spawn(process.execPath, [GANTRY, '--root', other.root, 'import', file, `big:${delay}`], { stdio: 'ignore' });
+        const child = spawn(GANTRY, ['--root', other.root, 'import', file, `big:${delay}`], { stdio: 'ignore' });
         await new Promise((r) => setTimeout(r, delay));
         child.kill('SIGKILL');
         await new Promise((r) => child.once('close', r));

@@ -1,5 +1,5 @@
 /**
- * End-to-end test harness: runs the real `gantry` binary (bin/gantry.js) against a temporary
+ * End-to-end test harness: runs the real `gantry` binary (bin/gantry) against a temporary
  * state root, one root per test file, so files run in parallel without sharing state.
  */
 import { spawn } from 'node:child_process';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root (tests run from dist/test/..., so walk up from this file). */
 export const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
-export const GANTRY = join(REPO, 'bin/gantry.js');
+export const GANTRY = join(REPO, 'bin/gantry');
 
 /** What a finished command left. */
 export interface Run {
@@ -40,7 +40,7 @@ export class Sandbox {
 
   /** Runs `gantry --root <root> ...args`. */
   run(args: string[], options: RunOptions = {}): Promise<Run> {
-    return runCommand(process.execPath, [GANTRY, '--root', this.root, ...args], options);
+    return runCommand(GANTRY, ['--root', this.root, ...args], options);
   }
 
   /** Runs gantry and fails the test with its stderr unless it exits 0. */
