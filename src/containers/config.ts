@@ -72,6 +72,8 @@ export interface PlannedMount extends MountPoint {
   copyUp?: boolean;
   /** tmpfs options (size=, mode=, plus flags). */
   tmpfsOptions?: string[];
+  /** An anonymous volume, made for this container (removed by `rm -v` and `--rm`). */
+  anonymous?: boolean;
   /** A bind's source must exist (`--mount`); `-v` creates a missing directory as Docker does. */
   createSource?: boolean;
 }

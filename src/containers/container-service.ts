@@ -12,45 +12,38 @@
  * A run is numbered (`runGen`); the end of run N is recorded by whoever sees it first (the
  * monitor's exit command, a waiting `run`, a `ps`), once, by a compare-and-set on N.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
-import { constants as osConstants } from 'node:os';
-import { join, posix } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  ContainerCreateRequest,
-  ContainerInspect,
-  ContainerSummary,
-  HostConfig,
-} from '../core/container-types.js';
+import type { ContainerCreateRequest, ContainerInspect, ContainerSummary } from '../core/container-types.js';
+import { type ContainerStatsSample, type StatsRow, statsRow } from '../core/container-stats.js';
 import type { Digest } from '../core/digest.js';
-import { errors, GantryError, isErrno } from '../core/errors.js';
+import { errors, GantryError } from '../core/errors.js';
 import type { ImageConfig } from '../core/oci.js';
 import { bootId, processStartTime } from '../core/process-alive.js';
-import type { Db } from '../metadata/database.js';
-import { type ContainerStatsSample, type StatsRow, statsRow } from '../core/container-stats.js';
-import { createNetns, MNT_DETACH, umount2 } from '../native/native.js';
-import { launchConmon, RuntimeCreateError } from '../runtime/conmon.js';
+import { type Db, writeTx } from '../metadata/database.js';
+import { effectiveCapabilities } from '../runtime/capabilities.js';
+import { type ConmonOptions, launchConmon, RuntimeCreateError } from '../runtime/conmon.js';
 import { OciRuntime } from '../runtime/runc.js';
-import type { SpecInput } from '../runtime/spec-input.js';
-import { buildSpec, RLIM_INFINITY, specToJson } from '../runtime/spec.js';
-import { ALL_CAPABILITIES, effectiveCapabilities } from '../runtime/capabilities.js';
-import type { RuntimeSpec } from '../runtime/oci-runtime-types.js';
-import { mkdirInRoot, resolveInRoot } from '../runtime/secure-path.js';
-import { resolveUser } from '../runtime/users.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { AttachSession } from './attach.js';
+import { writeBundle } from './bundle.js';
 import { readStats } from './cgroup-stats.js';
-import { top, type TopResult } from './top.js';
-import { type LogEntry, readLogs, type ReadLogsOptions } from './log-file.js';
-import { commandOf, DEFAULT_PATH, mergeConfig, mergeEnv, type PlannedMount, planMounts } from './config.js';
+import { commandOf, mergeConfig, planMounts } from './config.js';
 import { type ContainerRecord, ContainerStore, newContainerId, validName } from './container-store.js';
-import { hostnameFile, hostsFile, resolvConf } from './etc-files.js';
+import { execInContainer, type ExecOptions } from './exec.js';
+import { type ContainerFilter, matchesContainerFilters } from './filters.js';
 import { withFileLock } from './locks.js';
+import { type LogEntry, readLogs, type ReadLogsOptions } from './log-file.js';
 import type { ContainerPaths } from './paths.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
-import { matchesContainerFilters, type ContainerFilter } from './filters.js';
+import { restartDecision, signalName, startFailureExitCode, validateHostConfig } from './rules.js';
+import { dirSize, removeNetns, sweepExitFiles } from './run-files.js';
+import { top, type TopResult } from './top.js';
 import { inspectView, summaryView } from './views.js';
+
+export type { ExecOptions } from './exec.js';
 
 /** What the service needs from the rest of the engine. */
 export interface ContainerServiceDeps {
@@ -66,17 +59,6 @@ export interface ContainerServiceDeps {
   exitCommand(id: string, gen: number): string[];
   /** OCI runtimes by name; the first is the default. */
   runtimes: Record<string, string>;
-}
-
-/** `exec` options. */
-export interface ExecOptions {
-  cmd: string[];
-  tty?: boolean;
-  detach?: boolean;
-  env?: string[];
-  workdir?: string;
-  user?: string;
-  privileged?: boolean;
 }
 
 /** Options of {@link ContainerService.start}. */
@@ -105,20 +87,6 @@ export interface ListOptions {
   limit?: number;
   size?: boolean;
   filters?: ContainerFilter[];
-}
-
-/** Where the tini binary that `--init` runs comes from (Debian's tini package). */
-const INIT_BINARY = '/usr/bin/tini-static';
-/** Where Docker puts it in the container. */
-const INIT_PATH = '/sbin/docker-init';
-/** Docker's default /dev/shm size. */
-const DEFAULT_SHM = 64 * 1024 * 1024;
-
-/** Exit codes of a failed start, by Docker's rules on the runtime's message. */
-export function startFailureExitCode(message: string): number {
-  if (/executable file not found|no such file or directory|system cannot find the file/i.test(message)) return 127;
-  if (/permission denied|exec format error|not a directory|is a directory/i.test(message)) return 126;
-  return 125;
 }
 
 /** The container service. */
@@ -158,13 +126,12 @@ export class ContainerService {
       }
     }
     const created = new Date().toISOString();
-    const volumesMade: string[] = [];
-    try {
+    // One transaction: a concurrent `volume prune` never sees a new anonymous volume unattached.
+    writeTx(this.deps.db, () => {
       for (const m of mounts) {
         if (m.Type !== 'volume') continue;
-        const anonymous = !m.Name;
-        const v = this.deps.volumes.create(m.Name || undefined, { anonymous });
-        if (anonymous || v.CreatedAt >= created) volumesMade.push(v.Name);
+        m.anonymous = !m.Name;
+        const v = this.deps.volumes.create(m.Name || undefined, { anonymous: m.anonymous });
         m.Name = v.Name;
         m.Source = v.Mountpoint;
       }
@@ -177,16 +144,7 @@ export class ContainerService {
         spec: { request: req.config, hostConfig: host, config, path, args, layers: image.chainIds, mounts, runtime },
       });
       for (const m of mounts) if (m.Type === 'volume' && m.Name) this.deps.volumes.attach(rec.id, m.Name);
-    } catch (err) {
-      for (const v of volumesMade) {
-        try {
-          this.deps.volumes.remove(v, true);
-        } catch {
-          // best effort: a volume another container took meanwhile stays
-        }
-      }
-      throw err;
-    }
+    });
     mkdirSync(this.deps.paths.dir(id), { recursive: true, mode: 0o710 });
     return { Id: id, Warnings: [] };
   }
@@ -262,7 +220,7 @@ export class ContainerService {
     if (!claimed) throw errors.conflict(`container ${prev.id} changed while starting; try again`);
     let rec: ContainerRecord = { ...prev, status: 'running', runGen: gen, startedAt };
     try {
-      const conmonArgs = this.prepareRun(rec, opts.attached ?? false);
+      const conmonArgs = await this.prepareRun(rec, opts.attached ?? false);
       const started = await launchConmon(conmonArgs);
       this.store.update(rec.id, gen, {
         pid: started.pid,
@@ -294,87 +252,15 @@ export class ContainerService {
   }
 
   /** Mounts the root filesystem and writes the bundle; returns conmon's options. */
-  private prepareRun(rec: ContainerRecord, attached: boolean) {
+  private async prepareRun(rec: ContainerRecord, attached: boolean): Promise<ConmonOptions> {
     const p = this.deps.paths;
     const { id } = rec;
-    const { config, hostConfig: host } = rec.spec;
     for (const d of [p.dir(id), p.runtimeState, p.exitDir, p.socketDir, p.netnsDir]) mkdirSync(d, { recursive: true, mode: 0o711 });
     for (const f of ['exit', 'oom', 'pidfile', 'conmon.pid'] as const) rmSync(p.file(id, f), { force: true });
     rmSync(p.exitFile(id), { force: true });
-    const rootfs = this.mountLayers(rec);
-
-    const user = resolveUser(rootfs, config.User ?? '', host.GroupAdd ?? []);
-    const cwd = config.WorkingDir || '/';
-    mkdirInRoot(rootfs, cwd, 0o755);
-    const hostNetwork = host.NetworkMode === 'host';
-    const hostname = hostNetwork ? readFileSync('/proc/sys/kernel/hostname', 'utf8').trim() : (config.Hostname as string);
-    writeFileSync(p.file(id, 'hostname'), hostnameFile(hostname));
-    writeFileSync(p.file(id, 'hosts'), hostsFile({ hostname, extraHosts: host.ExtraHosts ?? [], hostNetwork }));
-    writeFileSync(p.file(id, 'resolv.conf'), resolvConf({ dns: host.Dns ?? [], search: host.DnsSearch ?? [], options: host.DnsOptions ?? [], hostNetwork }));
-    let netns: string = 'host';
-    if (!hostNetwork) {
-      netns = p.netns(id);
-      removeNetns(netns);
-      writeFileSync(netns, '');
-      createNetns(netns);
-    }
-    const etcRo = host.ReadonlyRootfs ?? false;
-    const mounts: SpecInput['mounts'] = [
-      { type: 'bind', source: p.file(id, 'hostname'), destination: '/etc/hostname', readOnly: etcRo },
-      { type: 'bind', source: p.file(id, 'hosts'), destination: '/etc/hosts', readOnly: etcRo },
-      { type: 'bind', source: p.file(id, 'resolv.conf'), destination: '/etc/resolv.conf', readOnly: etcRo },
-    ];
-    for (const m of rec.spec.mounts) mounts.push(this.resolveMount(rootfs, m));
-    let args = [rec.spec.path, ...rec.spec.args];
-    if (host.Init) {
-      if (!existsSync(INIT_BINARY)) throw errors.precondition(`--init needs ${INIT_BINARY}`, { hint: 'apt-get install tini' });
-      mounts.push({ type: 'bind', source: INIT_BINARY, destination: INIT_PATH, readOnly: true });
-      args = [INIT_PATH, '--', ...args];
-    }
-    let env = [`HOSTNAME=${hostname}`, ...(config.Env ?? []).filter((e) => !e.startsWith('HOSTNAME='))];
-    if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
-    if (config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
-    env = env.filter(Boolean);
-    const securityOpt = host.SecurityOpt ?? [];
-    const input: SpecInput = {
-      id,
-      rootfs,
-      readonlyRootfs: host.ReadonlyRootfs ?? false,
-      args,
-      env,
-      cwd,
-      user,
-      terminal: config.Tty ?? false,
-      hostname,
-      mounts,
-      netns,
-      cgroupsPath: `/gantry/${id}`,
-      resources: {
-        memory: host.Memory ?? 0,
-        memorySwap: host.MemorySwap ?? 0,
-        memoryReservation: host.MemoryReservation ?? 0,
-        cpuPeriod: host.NanoCpus ? 100_000 : (host.CpuPeriod ?? 0),
-        cpuQuota: host.NanoCpus ? Math.round((host.NanoCpus * 100_000) / 1e9) : (host.CpuQuota ?? 0),
-        cpuShares: host.CpuShares ?? 0,
-        cpusetCpus: host.CpusetCpus ?? '',
-        pidsLimit: host.PidsLimit && host.PidsLimit > 0 ? host.PidsLimit : 0,
-        oomKillDisable: host.OomKillDisable ?? false,
-      },
-      ulimits: (host.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
-      capAdd: host.CapAdd ?? [],
-      capDrop: host.CapDrop ?? [],
-      privileged: host.Privileged ?? false,
-      noNewPrivileges: securityOpt.some((o) => /^no-new-privileges(?:[:=]true)?$/.test(o)),
-      seccomp: !securityOpt.some((o) => /^seccomp[:=]unconfined$/.test(o)),
-      shmSize: host.ShmSize || DEFAULT_SHM,
-      sysctls: host.Sysctls ?? {},
-      annotations: { 'org.opencontainers.image.ref.name': config.Image },
-    };
-    const spec = buildSpec(input);
-    const [rows, cols] = host.ConsoleSize ?? [0, 0];
-    if (input.terminal && rows > 0 && cols > 0) spec.process.consoleSize = { height: rows, width: cols };
-    writeFileSync(p.file(id, 'config.json'), specToJson(spec));
+    await writeBundle(rec, this.mountLayers(rec), p, this.deps.volumes);
     const runtime = this.runtimeFor(rec);
+    const policy = rec.spec.hostConfig.RestartPolicy?.Name ?? 'no';
     return {
       id,
       name: rec.name,
@@ -387,9 +273,9 @@ export class ContainerService {
       persistDir: p.dir(id),
       exitDir: p.exitDir,
       socketDir: p.socketDir,
-      terminal: config.Tty ?? false,
-      stdin: config.OpenStdin ?? false,
-      exitCommand: attached && (host.RestartPolicy?.Name ?? 'no') === 'no' ? undefined : this.deps.exitCommand(id, rec.runGen),
+      terminal: rec.spec.config.Tty ?? false,
+      stdin: rec.spec.config.OpenStdin ?? false,
+      exitCommand: attached && policy === 'no' ? undefined : this.deps.exitCommand(id, rec.runGen),
     };
   }
 
@@ -404,31 +290,6 @@ export class ContainerService {
     }
     mountRootfs(lowers, p.upper(rec.id), p.work(rec.id), p.rootfs(rec.id), this.deps.snapshotsRoot);
     return p.rootfs(rec.id);
-  }
-
-  /** A planned mount as the spec wants it; volumes are created and filled on first use. */
-  private resolveMount(rootfs: string, m: PlannedMount): SpecInput['mounts'][number] {
-    if (m.Type === 'tmpfs') {
-      return { type: 'tmpfs', source: 'tmpfs', destination: m.Destination, readOnly: !m.RW, options: m.tmpfsOptions ?? [] };
-    }
-    if (m.Type === 'bind') {
-      if (!existsSync(m.Source)) {
-        if (!m.createSource) throw errors.invalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
-        mkdirSync(m.Source, { recursive: true, mode: 0o755 });
-      }
-      return { type: 'bind', source: m.Source, destination: m.Destination, readOnly: !m.RW, options: [m.Propagation || 'rprivate'] };
-    }
-    const name = m.Name as string;
-    const source = this.deps.volumes.mountpoint(name);
-    if (m.copyUp) {
-      const inImage = resolveInRoot(rootfs, m.Destination);
-      try {
-        if (statSync(inImage).isDirectory() && readdirSync(source).length === 0) this.deps.volumes.populate(name, inImage);
-      } catch (err) {
-        if (!isErrno(err, 'ENOENT')) throw err;
-      }
-    }
-    return { type: 'bind', source, destination: m.Destination, readOnly: !m.RW, options: ['rprivate'] };
   }
 
   // ---------------------------------------------------------------- end of a run
@@ -700,7 +561,7 @@ export class ContainerService {
     const p = this.deps.paths;
     unmountRootfs(p.rootfs(id));
     rmSync(p.dir(id), { recursive: true, force: true });
-    const anonymous = rec.spec.mounts.filter((m) => m.Type === 'volume' && m.Name && !rec.spec.hostConfig.Binds?.some((b) => b.startsWith(`${m.Name}:`)) && !(rec.spec.hostConfig.Mounts ?? []).some((x) => x.Source === m.Name));
+    const anonymous = rec.spec.mounts.filter((m) => m.Type === 'volume' && m.anonymous && m.Name);
     this.deps.volumes.detachAll(id);
     this.store.delete(id);
     if (opts.volumes) {
@@ -715,7 +576,7 @@ export class ContainerService {
     rmSync(p.lock(id), { force: true });
     // The exit file outlives an auto-removed container for the `run` that reads its code.
     if (!rec.spec.hostConfig.AutoRemove) rmSync(p.exitFile(id), { force: true });
-    sweepExitFiles(p.exitDir, (other) => this.store.get(other) !== undefined);
+    sweepExitFiles(p.exitDir, (other: string) => this.store.get(other) !== undefined);
   }
 
   /** `container prune`: removes every stopped container; returns IDs and bytes freed. */
@@ -797,52 +658,11 @@ export class ContainerService {
   }
 
   /**
-   * `exec`: runs a command in a running container through the OCI runtime, with the
-   * container's process settings (capabilities, seccomp, rlimits) and the given changes.
-   * Resolves to the command's exit code (immediately 0 with `detach`).
+   * `exec`: runs a command in a running container (see exec.ts); resolves to its exit code.
    */
   async exec(input: string, opts: ExecOptions, stdio: StdioOptions): Promise<number> {
     const rec = await this.get(input);
-    if (rec.status === 'paused') throw errors.conflict(`Container ${rec.id} is paused, unpause the container before exec`);
-    if (rec.status !== 'running') throw errors.conflict(`Container ${rec.id} is not running`);
-    const bundle = this.deps.paths.dir(rec.id);
-    const spec = JSON.parse(readFileSync(this.deps.paths.file(rec.id, 'config.json'), 'utf8')) as RuntimeSpec;
-    const root = `/proc/${rec.pid}/root`;
-    const base = spec.process;
-    const user = opts.user ? resolveUser(root, opts.user, rec.spec.hostConfig.GroupAdd ?? []) : undefined;
-    let env = mergeEnv(base.env ?? [], opts.env ?? []);
-    if (user && opts.user && !(opts.env ?? []).some((e) => e.startsWith('HOME='))) env = mergeEnv(env, [`HOME=${user.home}`]);
-    if (opts.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
-    const cwd = opts.workdir || base.cwd || '/';
-    const found = lookPath(root, opts.cmd[0] ?? '', env);
-    if (found) throw new GantryError('FAILED_PRECONDITION', `OCI runtime exec failed: exec failed: unable to start container process: ${found}`);
-    const process_ = {
-      ...base,
-      terminal: opts.tty ?? false,
-      args: opts.cmd,
-      env,
-      cwd,
-      user: user ? { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } : base.user,
-      ...(opts.privileged ? { capabilities: privilegedCaps() } : {}),
-    };
-    // JSON.parse rounded 64-bit limits (RLIM_INFINITY): put the exact value back.
-    process_.rlimits = process_.rlimits?.map((r) => ({
-      ...r,
-      soft: Number(r.soft) >= 2 ** 53 ? RLIM_INFINITY : r.soft,
-      hard: Number(r.hard) >= 2 ** 53 ? RLIM_INFINITY : r.hard,
-    }));
-    const file = join(bundle, `exec-${process.pid}-${Date.now().toString(36)}.json`);
-    writeFileSync(file, specToJson({ process: process_ } as unknown as RuntimeSpec).replace(/^\{\s*"process":\s*/, '').replace(/\}\s*$/, ''));
-    try {
-      const args = ['--process', file, ...(opts.detach ? ['--detach'] : []), rec.id];
-      const child = this.runtimeFor(rec).execSpawn(args, opts.detach ? 'ignore' : stdio);
-      return await new Promise<number>((resolve, reject) => {
-        child.on('error', reject);
-        child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
-      });
-    } finally {
-      rmSync(file, { force: true });
-    }
+    return execInContainer(rec, this.deps.paths, this.runtimeFor(rec), opts, stdio);
   }
 
   /** `top`: the container's processes as the host's `ps` shows them. */
@@ -897,6 +717,49 @@ export class ContainerService {
     });
   }
 
+  // ---------------------------------------------------------------- cp (see copy.ts)
+
+  /** What is at `path` in the container (Docker's HEAD /containers/{id}/archive). */
+  async statPath(input: string, path: string) {
+    const copy = await import('./copy.js');
+    return this.withRootfs(input, async (root) => copy.inContainerPath(input, path, () => copy.statInRoot(root, path)));
+  }
+
+  /**
+   * A tar of `path` in the container and its stat (Docker's GET /containers/{id}/archive).
+   * NOTE: the archive is spooled to an unlinked file in the container's directory: a stopped
+   * container's root filesystem is unmounted as soon as withRootfs returns.
+   */
+  async copyFrom(input: string, path: string, opts: { rebaseName?: string } = {}) {
+    const copy = await import('./copy.js');
+    const { id } = await this.get(input);
+    return this.withRootfs(id, (root) =>
+      copy.inContainerPath(input, path, async () => ({
+        stat: copy.statInRoot(root, path),
+        stream: await copy.spoolArchive(copy.archiveFromRoot(root, path, opts), this.deps.paths.dir(id)),
+      })),
+    );
+  }
+
+  /**
+   * Extracts tar `tar` into directory `destPath` of the container (Docker's PUT
+   * /containers/{id}/archive). What it creates belongs to the container's root user, as
+   * Docker documents, unless `copyUIDGID` keeps the archive's owners.
+   */
+  async copyTo(input: string, destPath: string, tar: AsyncIterable<Uint8Array>, opts: { copyUIDGID?: boolean; allowOverwriteDirWithFile?: boolean } = {}): Promise<void> {
+    const copy = await import('./copy.js');
+    const rec = await this.get(input);
+    await this.withRootfs(rec.id, (root) =>
+      copy.inContainerPath(input, destPath, () =>
+        copy.extractToRoot(root, destPath, tar, {
+          noOverwriteDirNonDir: !opts.allowOverwriteDirWithFile,
+          chown: opts.copyUIDGID ? undefined : { uid: 0, gid: 0 },
+          checkWritable: copy.writableCheck(rec.spec.mounts, rec.spec.hostConfig.ReadonlyRootfs ?? false),
+        }),
+      ),
+    );
+  }
+
   /** Image IDs used by containers (images cannot be removed under them). */
   imagesInUse(): Map<Digest, number> {
     return this.store.imagesInUse();
@@ -940,175 +803,4 @@ function placeholder(): ContainerRecord {
     restartCount: 0,
     stoppedByUser: false,
   };
-}
-
-/** The daemon-side checks Docker makes on a HostConfig. */
-function validateHostConfig(host: HostConfig): void {
-  const policy = host.RestartPolicy?.Name ?? '';
-  if (host.AutoRemove && policy !== '' && policy !== 'no') {
-    throw errors.invalid('conflicting options: cannot specify both --restart and --rm');
-  }
-  if (host.Memory && host.Memory > 0 && host.Memory < 6 * 1024 * 1024) throw errors.invalid('Minimum memory limit allowed is 6MB');
-  if (host.MemorySwap && host.MemorySwap > 0 && host.Memory && host.MemorySwap < host.Memory) {
-    throw errors.invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
-  }
-  if (host.NanoCpus) {
-    const cpus = cpuCount();
-    if (host.NanoCpus < 0 || host.NanoCpus > cpus * 1e9) {
-      throw errors.invalid(`Range of CPUs is from 0.01 to ${cpus.toFixed(2)}, as there are only ${cpus} CPUs available`);
-    }
-  }
-  if (host.PidsLimit !== undefined && host.PidsLimit !== null && host.PidsLimit < -1) {
-    throw errors.invalid(`invalid pids-limit: ${host.PidsLimit}`);
-  }
-  const net = host.NetworkMode ?? 'default';
-  if (!['default', 'none', 'host', ''].includes(net)) {
-    throw errors.notFound(`network ${net} not found`, { hint: 'this gantry supports --network none and host; bridge networks come with the networking feature' });
-  }
-}
-
-function cpuCount(): number {
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length || 1;
-  } catch {
-    return 1;
-  }
-}
-
-/**
- * The restart policy's verdict on an exit: a delay in ms before starting again, or
- * undefined. Docker's back-off: 100 ms, doubling per restart, at most a minute.
- */
-function restartDecision(rec: ContainerRecord, exitCode: number): number | undefined {
-  if (rec.stoppedByUser) return undefined;
-  const policy = rec.spec.hostConfig.RestartPolicy ?? { Name: 'no' };
-  let restart = false;
-  if (policy.Name === 'always' || policy.Name === 'unless-stopped') restart = true;
-  else if (policy.Name === 'on-failure') {
-    const max = policy.MaximumRetryCount ?? 0;
-    restart = exitCode !== 0 && (max <= 0 || rec.restartCount < max);
-  }
-  if (!restart) return undefined;
-  const ranMs = Date.now() - Date.parse(rec.startedAt || new Date().toISOString());
-  if (ranMs >= 10_000) return 100;
-  return Math.min(100 * 2 ** Math.min(rec.restartCount, 10), 60_000);
-}
-
-/** A signal as runc wants it: a number, or a name without SIG. */
-export function signalName(signal: string): string {
-  const s = signal.trim().toUpperCase().replace(/^SIG/, '');
-  if (/^\d+$/.test(s)) {
-    if (Number(s) < 1 || Number(s) > 64) throw errors.invalid(`Invalid signal: ${signal}`);
-    return s;
-  }
-  if (!/^(HUP|INT|QUIT|ILL|TRAP|ABRT|IOT|BUS|FPE|KILL|USR1|SEGV|USR2|PIPE|ALRM|TERM|STKFLT|CHLD|CONT|STOP|TSTP|TTIN|TTOU|URG|XCPU|XFSZ|VTALRM|PROF|WINCH|IO|POLL|PWR|SYS|RTMIN(\+\d+)?|RTMAX(-\d+)?)$/.test(s)) {
-    throw errors.invalid(`Invalid signal: ${signal}`);
-  }
-  return s;
-}
-
-/** Deletes exit files older than a minute whose container is gone. */
-function sweepExitFiles(dir: string, exists: (id: string) => boolean): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  const cutoff = Date.now() - 60_000;
-  for (const n of names) {
-    const f = join(dir, n);
-    try {
-      if (statSync(f).mtimeMs < cutoff && !exists(n)) unlinkSync(f);
-    } catch {
-      // raced with another sweep
-    }
-  }
-}
-
-/** Removes a network namespace file (unmount, then unlink); nothing when absent. */
-function removeNetns(path: string): void {
-  try {
-    umount2(path, MNT_DETACH);
-  } catch (err) {
-    if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOENT')) throw err;
-  }
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-  }
-}
-
-/** Bytes in a directory tree (files counted once per inode). */
-export function dirSize(dir: string): number {
-  let total = 0;
-  const seen = new Set<number>();
-  const walk = (d: string) => {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = join(d, n);
-      let st;
-      try {
-        st = lstatSync(p, { throwIfNoEntry: false });
-      } catch {
-        continue;
-      }
-      if (!st) continue;
-      if (st.isDirectory()) walk(p);
-      else if (!seen.has(st.ino)) {
-        seen.add(st.ino);
-        total += st.size;
-      }
-    }
-  };
-  walk(dir);
-  return total;
-}
-
-/** A signal's number (for 128+N exit codes). */
-function signalNumber(signal: NodeJS.Signals): number {
-  return (osConstants.signals as Record<string, number>)[signal] ?? 0;
-}
-
-/** Every capability, for `exec --privileged`. */
-function privilegedCaps() {
-  const all = [...ALL_CAPABILITIES];
-  return { bounding: all, effective: all, permitted: all };
-}
-
-/**
- * Checks that a command can be run in the container (as the runtime would find it), and
- * returns the runtime's wording of why not, or undefined.
- */
-function lookPath(root: string, cmd: string, env: readonly string[]): string | undefined {
-  const executable = (p: string): 'ok' | 'missing' | 'denied' => {
-    try {
-      const st = statSync(resolveInRoot(root, p));
-      if (st.isDirectory() || (st.mode & 0o111) === 0) return 'denied';
-      return 'ok';
-    } catch {
-      return 'missing';
-    }
-  };
-  if (!cmd) return 'exec: "": executable file not found in $PATH';
-  if (cmd.includes('/')) {
-    const r = executable(posix.isAbsolute(cmd) ? cmd : posix.join('/', cmd));
-    if (r === 'missing') return `exec: "${cmd}": stat ${cmd}: no such file or directory`;
-    if (r === 'denied') return `exec: "${cmd}": permission denied`;
-    return undefined;
-  }
-  const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
-  let denied = false;
-  for (const dir of path.split(':')) {
-    const r = executable(posix.join(dir || '.', cmd));
-    if (r === 'ok') return undefined;
-    if (r === 'denied') denied = true;
-  }
-  return denied ? `exec: "${cmd}": permission denied` : `exec: "${cmd}": executable file not found in $PATH`;
 }

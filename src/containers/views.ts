@@ -2,29 +2,12 @@
  * What `ps` and `inspect` report, in the Engine API's shapes, built from a record.
  */
 import type { ContainerInspect, ContainerSummary, MountPoint } from '../core/container-types.js';
+import { humanDuration } from '../core/human-duration.js';
 import type { ContainerRecord } from './container-store.js';
 import type { ContainerPaths } from './paths.js';
 
 /** Go's zero time, which Docker prints for "never". */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
-
-/** Docker's human duration ("Less than a second", "5 seconds", "About a minute", "3 hours", ...). */
-export function humanDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.round(ms / 60_000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(ms / 3_600_000);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(hours / 24 / 365)} years`;
-}
 
 /** The STATUS column of `ps`. */
 export function statusText(rec: ContainerRecord, now = Date.now()): string {

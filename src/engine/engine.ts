@@ -194,6 +194,7 @@ export type {
   MountSpec,
 } from '../core/container-types.js';
 export { parseContainerFilters, type ContainerFilter } from '../containers/filters.js';
-export { startFailureExitCode, signalName } from '../containers/container-service.js';
+export { startFailureExitCode, signalName } from '../containers/rules.js';
 export type { ContainerRecord } from '../containers/container-store.js';
 export { formatLogTimestamp, parseTimeArg } from '../containers/log-file.js';
+export { type ArchiveOptions, type ExtractOptions, type PathStat, archiveFromRoot, extractToRoot, FileMode, hasMode } from '../containers/copy.js';

@@ -87,6 +87,8 @@ export function launchConmon(o: ConmonOptions): Promise<ConmonStarted> {
     const child = spawn(CONMON_BINARY, conmonArgs(o), {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       env: { ...process.env, _OCI_SYNCPIPE: '3' },
+      // conmon 2.1.6 also writes its `oom` marker relative to its working directory.
+      cwd: o.bundle,
       detached: true,
     });
     child.unref();

@@ -168,7 +168,12 @@ export function buildSpec(input: SpecInput): RuntimeSpec {
  * as the exact integers runc expects.
  */
 export function specToJson(spec: RuntimeSpec): string {
+  return jsonWithBigints(spec);
+}
+
+/** JSON text of any value of the spec (e.g. an exec's `process`), bigints as exact integers. */
+export function jsonWithBigints(value: unknown): string {
   const marker = `@@bigint:${Math.random().toString(36).slice(2)}:`;
-  const text = JSON.stringify(spec, (_key, v: unknown) => (typeof v === 'bigint' ? `${marker}${v}` : v), 2);
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${marker}${v}` : v), 2);
   return text.replace(new RegExp(`"${marker}(\\d+)"`, 'g'), '$1');
 }

@@ -19,6 +19,7 @@ import { formatRows } from '../format/table.js';
 import { formatGoTime, humanSize, timeAgo } from '../format/units.js';
 import { collect } from '../options.js';
 import { writeInspect } from './images.js';
+import { registerCpCommand } from './cp.js';
 import { addCreateFlags, addRunOnlyFlags, type CreateFlagValues, toCreateRequest } from './run-flags.js';
 
 type Ctx = () => CliContext;
@@ -243,6 +244,8 @@ export function registerContainerCommands(program: Command, getCtx: Ctx): void {
       }
       ctx.out(`Total reclaimed space: ${humanSize(report.SpaceReclaimed)}`);
     });
+
+  registerCpCommand(program, container, getCtx);
 }
 
 // ------------------------------------------------------------------ helpers
@@ -287,11 +290,11 @@ async function confirm(ctx: CliContext, question: string): Promise<boolean> {
   return /^y(es)?$/i.test(answer.trim());
 }
 
-/** Columns separated by runs of spaces, as `docker top` prints. */
+/** Columns as `docker top` prints them (Go's tabwriter: minimum width 20, padding 3). */
 function tabulate(rows: string[][]): string {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd() + '\n').join('');
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 20, c.length + 3)));
+  return rows.map((r) => `${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 20))).join('')}\n`).join('');
 }
 
 // ------------------------------------------------------------------ run / create / start
