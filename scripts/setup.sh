@@ -5,12 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# busybox-static: `gantry image bootstrap busybox`; runc: the OCI runtime; conmon: the
+# busybox-static: `gantry image bootstrap busybox`; runc: the OCI runtime (crun: the
+# alternative `--runtime crun`, which refuses hybrid cgroup hosts); conmon: the
 # per-container monitor; tini: the init process of `run --init`; procps: `ps` for `gantry top`;
 # util-linux: `script`, which gives the tests a pseudo-terminal; skopeo: a peer OCI/Docker
 # archive reader and writer that the tests check interoperability against; attr: getfattr in
 # tests; python3/make/g++: node-gyp for better-sqlite3 and gantry's own native addon.
-APT_PACKAGES=(busybox-static runc conmon tini procps util-linux skopeo attr python3 make g++ git ca-certificates)
+APT_PACKAGES=(busybox-static runc crun conmon tini procps util-linux skopeo attr python3 make g++ git ca-certificates)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

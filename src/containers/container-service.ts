@@ -33,7 +33,7 @@ import { readStats } from './cgroup-stats.js';
 import { commandOf, mergeConfig, planMounts } from './config.js';
 import { type ContainerRecord, ContainerStore, newContainerId, validName } from './container-store.js';
 import { execInContainer, type ExecOptions } from './exec.js';
-import { type ContainerFilter, matchesContainerFilters } from './filters.js';
+import { type ContainerFilter, type FilterLookups, matchesContainerFilters } from './filters.js';
 import { withFileLock } from './locks.js';
 import { type LogEntry, readLogs, type ReadLogsOptions } from './log-file.js';
 import type { ContainerPaths } from './paths.js';
@@ -52,6 +52,8 @@ export interface ContainerServiceDeps {
   volumes: VolumeService;
   /** Resolves an image name or ID to its record's ID, config and layer chain (bottom first). */
   image(input: string): Promise<{ id: Digest; config: ImageConfig; chainIds: string[] }>;
+  /** The ID of the image a name or ID (prefix) stands for, if any. */
+  imageId(input: string): string | undefined;
   /** Host directory of a layer snapshot, and the directory holding them all. */
   snapshotDir(chainId: string): string;
   snapshotsRoot: string;
@@ -106,8 +108,10 @@ export class ContainerService {
 
   /** `create`: records a container from an image; nothing runs yet. */
   async create(req: ContainerCreateRequest): Promise<{ Id: string; Warnings: string[] }> {
-    const host = req.hostConfig;
+    const host = { ...req.hostConfig };
     validateHostConfig(host);
+    // Docker's daemon: swap defaults to as much as the memory limit (limit + swap = twice it).
+    if (host.Memory && host.Memory > 0 && !host.MemorySwap) host.MemorySwap = host.Memory * 2;
     const runtime = host.Runtime || Object.keys(this.deps.runtimes)[0] as string;
     if (!this.deps.runtimes[runtime]) throw errors.invalid(`unknown or invalid runtime name: ${runtime}`);
     const name = req.name ? validName(req.name) : undefined;
@@ -163,10 +167,18 @@ export class ContainerService {
     else if (!options.all) records = records.filter((r) => r.status === 'running' || r.status === 'paused' || r.status === 'restarting');
     const filters = options.filters ?? [];
     if (filters.length > 0) {
-      const byName = (input: string) => this.store.tryResolve(input);
-      records = records.filter((r) => matchesContainerFilters(r, filters, byName));
+      records = records.filter((r) => matchesContainerFilters(r, filters, this.lookups()));
     }
     return records.map((r) => summaryView(r, options.size ? this.sizes(r) : undefined));
+  }
+
+  /** Runs `fn` under the container's lock (whose file goes with the container). */
+  private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return withFileLock(this.deps.paths.lock(id), fn, () => !this.store.get(id));
+  }
+
+  private lookups(): FilterLookups {
+    return { container: (i) => this.store.tryResolve(i), image: (i) => this.deps.imageId(i) };
   }
 
   /** `inspect`. */
@@ -192,7 +204,7 @@ export class ContainerService {
     let rec = await this.get(input);
     if (rec.status === 'paused') throw errors.conflict(`cannot start a paused container, try unpause instead`);
     if (rec.status === 'running' || rec.status === 'restarting') return rec;
-    return withFileLock(this.deps.paths.lock(rec.id), async () => {
+    return this.locked(rec.id, async () => {
       rec = await this.get(rec.id);
       if (rec.status === 'running' || rec.status === 'paused' || rec.status === 'restarting') return rec;
       return this.startLocked(rec, opts);
@@ -328,7 +340,7 @@ export class ContainerService {
    */
   async finishRun(id: string, gen: number, opts: { restart: boolean }): Promise<void> {
     let restartDelay: number | undefined;
-    await withFileLock(this.deps.paths.lock(id), async () => {
+    await this.locked(id, async () => {
       const rec = this.store.get(id);
       if (!rec || rec.runGen !== gen || !isActive(rec)) return;
       // Still running: nothing ended yet.
@@ -370,7 +382,7 @@ export class ContainerService {
   /** Waits out the restart back-off, then starts the container again unless it was stopped. */
   private async restartAfter(id: string, gen: number, delayMs: number): Promise<void> {
     await sleep(delayMs);
-    await withFileLock(this.deps.paths.lock(id), async () => {
+    await this.locked(id, async () => {
       const rec = this.store.get(id);
       if (!rec || rec.runGen !== gen || rec.status !== 'restarting') return;
       try {
@@ -547,7 +559,7 @@ export class ContainerService {
         await this.waitExit(rec, 10_000);
       }
     }
-    await withFileLock(this.deps.paths.lock(rec.id), async () => {
+    await this.locked(rec.id, async () => {
       const cur = this.store.get(rec.id);
       if (!cur) return;
       await this.teardown(cur);
@@ -573,7 +585,6 @@ export class ContainerService {
         }
       }
     }
-    rmSync(p.lock(id), { force: true });
     // The exit file outlives an auto-removed container for the `run` that reads its code.
     if (!rec.spec.hostConfig.AutoRemove) rmSync(p.exitFile(id), { force: true });
     sweepExitFiles(p.exitDir, (other: string) => this.store.get(other) !== undefined);
@@ -585,7 +596,7 @@ export class ContainerService {
     let space = 0;
     for (const rec of await Promise.all(this.store.list().map((r) => this.refresh(r)))) {
       if (isActive(rec)) continue;
-      if (!matchesContainerFilters(rec, filters, (i) => this.store.tryResolve(i))) continue;
+      if (!matchesContainerFilters(rec, filters, this.lookups())) continue;
       space += dirSize(this.deps.paths.upper(rec.id));
       await this.remove(rec.id);
       deleted.push(rec.id);
@@ -705,7 +716,7 @@ export class ContainerService {
   async withRootfs<T>(input: string, fn: (root: string) => Promise<T>): Promise<T> {
     const rec = await this.get(input);
     if (rec.status === 'running' || rec.status === 'paused') return fn(`/proc/${rec.pid}/root`);
-    return withFileLock(this.deps.paths.lock(rec.id), async () => {
+    return this.locked(rec.id, async () => {
       const cur = await this.get(rec.id);
       if (cur.status === 'running' || cur.status === 'paused') return fn(`/proc/${cur.pid}/root`);
       const root = this.mountLayers(rec);

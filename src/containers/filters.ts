@@ -32,12 +32,15 @@ export function parseContainerFilters(values: readonly string[]): ContainerFilte
   });
 }
 
+/** How filters find other objects by what the user typed. */
+export interface FilterLookups {
+  container(input: string): ContainerRecord | undefined;
+  /** The ID of the image a name or ID prefix stands for. */
+  image(input: string): string | undefined;
+}
+
 /** True when the record passes every filter key. */
-export function matchesContainerFilters(
-  rec: ContainerRecord,
-  filters: readonly ContainerFilter[],
-  lookup: (input: string) => ContainerRecord | undefined,
-): boolean {
+export function matchesContainerFilters(rec: ContainerRecord, filters: readonly ContainerFilter[], lookup: FilterLookups): boolean {
   const byKey = new Map<string, string[]>();
   for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f.value]);
   for (const [key, values] of byKey) {
@@ -46,7 +49,7 @@ export function matchesContainerFilters(
   return true;
 }
 
-function matchOne(rec: ContainerRecord, key: ContainerFilter['key'], value: string, lookup: (i: string) => ContainerRecord | undefined): boolean {
+function matchOne(rec: ContainerRecord, key: ContainerFilter['key'], value: string, lookup: FilterLookups): boolean {
   switch (key) {
     case 'id':
       return rec.id.startsWith(value);
@@ -68,20 +71,13 @@ function matchOne(rec: ContainerRecord, key: ContainerFilter['key'], value: stri
     case 'exited':
       return rec.status === 'exited' && rec.exitCode === Number(value);
     case 'ancestor': {
-      const image = rec.spec.config.Image;
-      const bare = (s: string) => s.replace(/^docker\.io\/(library\/)?/, '');
-      return (
-        rec.imageId === value ||
-        rec.imageId.replace(/^sha256:/, '').startsWith(value.replace(/^sha256:/, '')) ||
-        image === value ||
-        bare(image) === bare(value) ||
-        bare(image) === `${bare(value)}:latest` ||
-        bare(image).split(':')[0] === bare(value)
-      );
+      // Docker resolves the value to an image (busybox, busybox:latest, an ID prefix...).
+      const id = lookup.image(value);
+      return id !== undefined ? rec.imageId === id : rec.spec.config.Image === value;
     }
     case 'before':
     case 'since': {
-      const other = lookup(value);
+      const other = lookup.container(value);
       if (!other) throw errors.notFound(`No such container: ${value}`);
       return key === 'before' ? rec.created < other.created : rec.created > other.created;
     }

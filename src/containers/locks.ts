@@ -7,14 +7,17 @@
  * Within one process the lock is reentrant: flock on a second descriptor of the same file
  * would wait for ourselves.
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { flock, LOCK_EX } from '../native/native.js';
 
 const held = new Map<string, number>();
 
-/** Runs `fn` holding the lock file `path`. */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` holding the lock file `path`. When `stale()` is true afterwards (what the lock
+ * guarded is gone), the lock file is deleted before it is released.
+ */
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, stale?: () => boolean): Promise<T> {
   const depth = held.get(path) ?? 0;
   if (depth > 0) {
     held.set(path, depth + 1);
@@ -32,6 +35,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>): Promi
     return await fn();
   } finally {
     held.delete(path);
+    if (stale?.()) rmSync(path, { force: true });
     closeSync(fd); // closing the only descriptor releases the lock
   }
 }

@@ -76,6 +76,7 @@ export class Engine {
         const rec = this.images.resolve(input);
         return { id: rec.id, config: await this.images.config(rec), chainIds: rec.layers.map((l) => l.chainId) };
       },
+      imageId: (input) => (this.images.exists(input) ? this.images.resolve(input).id : undefined),
       snapshotDir: (chainId) => snapshots.dir(chainId as Digest),
       snapshotsRoot: join(root, 'snapshots'),
       exitCommand: (id, gen) => [process.execPath, exitHookPath(), root, id, String(gen)],

@@ -4,7 +4,7 @@
  * tears it down, and applies the restart policy and `--rm`, so that all of this happens
  * without a daemon and even when no gantry command is running.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from './engine.js';
 
@@ -13,6 +13,8 @@ if (!root || !id || !gen) {
   process.stderr.write('usage: exit-hook.js ROOT CONTAINER-ID RUN-NUMBER\n');
   process.exit(2);
 }
+// A state root deleted meanwhile (e.g. a test's) is not re-created by a late hook.
+if (!existsSync(join(root, 'gantry.db'))) process.exit(0);
 const engine = Engine.open({ root });
 try {
   await engine.containers.monitorExit(id, Number(gen));

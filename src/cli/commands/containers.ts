@@ -558,6 +558,7 @@ interface PsRow {
   Size: string;
   Names: string;
   Labels: string;
+  LocalVolumes: string;
   Mounts: string;
   Networks: string;
   Label: (key: string) => string;
@@ -589,6 +590,7 @@ async function psCommand(ctx: CliContext, o: PsFlags): Promise<void> {
         Size: 'SIZE',
         Names: 'NAMES',
         Labels: 'LABELS',
+        LocalVolumes: 'LOCAL VOLUMES',
         Mounts: 'MOUNTS',
         Networks: 'NETWORKS',
       },
@@ -616,7 +618,9 @@ function psRow(c: ContainerSummary, trunc: boolean): PsRow {
     Ports: '',
     State: c.State,
     Status: c.Status,
-    Size: c.SizeRw !== undefined ? `${humanSize(c.SizeRw)} (virtual ${humanSize(c.SizeRootFs ?? 0)})` : '',
+    // Docker prints 0B when sizes were not asked for.
+    Size: `${humanSize(c.SizeRw ?? 0)}${c.SizeRootFs ? ` (virtual ${humanSize(c.SizeRootFs)})` : ''}`,
+    LocalVolumes: String(c.Mounts.filter((m) => m.Type === 'volume').length),
     Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
     Labels: Object.entries(labels)
       .map(([k, v]) => `${k}=${v}`)
