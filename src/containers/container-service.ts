@@ -771,6 +771,19 @@ export class ContainerService {
     );
   }
 
+  /** `system df`: containers, running ones, bytes in writable layers, and those of stopped ones. */
+  async diskUsage(): Promise<{ total: number; active: number; size: number; reclaimable: number }> {
+    const recs = await Promise.all(this.store.list().map((r) => this.refresh(r)));
+    let size = 0;
+    let reclaimable = 0;
+    for (const r of recs) {
+      const rw = dirSize(this.deps.paths.upper(r.id));
+      size += rw;
+      if (!isActive(r)) reclaimable += rw;
+    }
+    return { total: recs.length, active: recs.filter(isActive).length, size, reclaimable };
+  }
+
   /** Image IDs used by containers (images cannot be removed under them). */
   imagesInUse(): Map<Digest, number> {
     return this.store.imagesInUse();

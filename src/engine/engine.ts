@@ -39,6 +39,7 @@ export interface EngineOptions {
 /** `system df` figures. */
 export interface DiskUsage {
   images: ImageUsage;
+  containers: { total: number; active: number; size: number; reclaimable: number };
 }
 
 /** The engine. */
@@ -141,8 +142,8 @@ export class Engine {
   }
 
   /** `system df`. */
-  diskUsage(): DiskUsage {
-    return { images: this.images.diskUsage() };
+  async diskUsage(): Promise<DiskUsage> {
+    return { images: this.images.diskUsage(), containers: await this.containers.diskUsage() };
   }
 
   /** Closes the database. */

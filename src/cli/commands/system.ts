@@ -20,7 +20,7 @@ export function registerSystemCommands(program: Command, getCtx: Ctx): void {
     .description('Show gantry disk usage')
     .option('--format <string>', 'Format output using a custom template')
     .option('-v, --verbose', 'Show detailed information on space usage')
-    .action((o: { format?: string }) => diskUsage(getCtx(), o.format));
+    .action(async (o: { format?: string }) => diskUsage(getCtx(), o.format));
 
   system
     .command('boot')
@@ -75,8 +75,8 @@ export function registerSystemCommands(program: Command, getCtx: Ctx): void {
     });
 }
 
-function diskUsage(ctx: CliContext, format: string | undefined): void {
-  const { images } = ctx.engine().diskUsage();
+async function diskUsage(ctx: CliContext, format: string | undefined): Promise<void> {
+  const { images, containers } = await ctx.engine().diskUsage();
   const volumes = ctx.engine().volumes.usage();
   // Docker's integer division: 99.6% prints as 99%.
   const pct = (part: number, whole: number) => (whole > 0 ? ` (${Math.trunc((part * 100) / whole)}%)` : '');
@@ -88,7 +88,13 @@ function diskUsage(ctx: CliContext, format: string | undefined): void {
       Size: humanSize(images.size),
       Reclaimable: `${humanSize(images.reclaimable)}${pct(images.reclaimable, images.size)}`,
     },
-    { Type: 'Containers', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+    {
+      Type: 'Containers',
+      TotalCount: String(containers.total),
+      Active: String(containers.active),
+      Size: humanSize(containers.size),
+      Reclaimable: `${humanSize(containers.reclaimable)}${pct(containers.reclaimable, containers.size)}`,
+    },
     {
       Type: 'Local Volumes',
       TotalCount: String(volumes.volumes.length),
