@@ -39,7 +39,12 @@ function runeWidth(cp: number): number {
 }
 
 /** The terminal width of `s` in columns. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** Display width of a string (see runeWidth). */
 export function stringWidth(s: string): number {
+  // Printable ASCII, nearly every cell: one column per character.
+  if (PRINTABLE_ASCII.test(s)) return s.length;
   let w = 0;
   for (const ch of s) w += runeWidth(ch.codePointAt(0) as number);
   return w;
