@@ -234,12 +234,9 @@ export class ContainerService {
     try {
       const conmonArgs = await this.prepareRun(rec, opts.attached ?? false);
       const started = await launchConmon(conmonArgs);
-      this.store.update(rec.id, gen, {
-        pid: started.pid,
-        monitorPid: started.monitorPid,
-        monitorStart: processStartTime(started.monitorPid) ?? 0,
-      });
-      rec = { ...rec, pid: started.pid, monitorPid: started.monitorPid };
+      const owner = { pid: started.pid, monitorPid: started.monitorPid, monitorStart: processStartTime(started.monitorPid) ?? 0 };
+      this.store.update(rec.id, gen, owner);
+      rec = { ...rec, ...owner };
       if (opts.onCreated) await opts.onCreated(rec);
       await this.runtimeFor(rec).start(rec.id);
       return rec;
@@ -529,7 +526,8 @@ export class ContainerService {
     let last = first;
     for (;;) {
       const cur = this.store.get(first.id);
-      if (!cur) return last.exitCode;
+      // Removed (e.g. by --rm): the run directory still has the last exit code.
+      if (!cur) return this.exitFileCode(first.id) ?? last.exitCode;
       last = await this.refresh(cur);
       if (isActive(last)) {
         await this.waitExit(last);
@@ -636,15 +634,10 @@ export class ContainerService {
    * directory, which outlives `--rm`'s removal of the container's own files.
    */
   async runExitCode(rec: ContainerRecord): Promise<number> {
-    const file = this.deps.paths.exitFile(rec.id);
     let delay = 2;
     for (let waited = 0; ; waited += delay) {
-      try {
-        const code = Number(readFileSync(file, 'utf8').trim());
-        if (Number.isInteger(code)) return code;
-      } catch {
-        // not yet written
-      }
+      const code = this.exitFileCode(rec.id);
+      if (code !== undefined) return code;
       const cur = this.store.get(rec.id);
       if (cur && cur.runGen === rec.runGen && !isActive(cur)) return cur.exitCode;
       if (cur && cur.runGen === rec.runGen && !this.ownerAlive(cur) && cur.status !== 'restarting') {
@@ -653,6 +646,16 @@ export class ContainerService {
       if (!cur && waited > 2000) return 255;
       await sleep(delay);
       delay = Math.min(delay * 2, 50);
+    }
+  }
+
+  /** The code in conmon's exit file in the run directory, if written. */
+  private exitFileCode(id: string): number | undefined {
+    try {
+      const code = Number(readFileSync(this.deps.paths.exitFile(id), 'utf8').trim());
+      return Number.isInteger(code) ? code : undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -4,6 +4,7 @@
  * and under `container`, with Docker's flags, output and exit codes.
  */
 import type { Command } from 'commander';
+import { existsSync, writeFileSync } from 'node:fs';
 import { errors, isGantryError } from '../../core/errors.js';
 import {
   type ContainerSummary,
@@ -21,6 +22,7 @@ import { collect } from '../options.js';
 import { writeInspect } from './images.js';
 import { registerCpCommand } from './cp.js';
 import { addCreateFlags, addRunOnlyFlags, type CreateFlagValues, toCreateRequest } from './run-flags.js';
+import { readKeyValueFiles, validateEnv } from './run-flags-values.js';
 
 type Ctx = () => CliContext;
 
@@ -307,6 +309,9 @@ interface RunFlags extends CreateFlagValues {
 async function createContainer(ctx: CliContext, image: string, args: string[], o: CreateFlagValues & { detach?: boolean }): Promise<string> {
   const engine = ctx.engine();
   const req = toCreateRequest(image, args, o);
+  if (o.cidfile && existsSync(o.cidfile)) {
+    throw errors.invalid(`Container ID file found, make sure the other container isn't running or delete ${o.cidfile}`);
+  }
   // Docker's CLI sends the terminal's size so the container starts with it (no 0x0 moment).
   if (req.config.Tty && ctx.stdout.isTTY && ctx.stdout.rows > 0) req.hostConfig.ConsoleSize = [ctx.stdout.rows, ctx.stdout.columns];
   if (!engine.images.exists(image)) {
@@ -315,10 +320,7 @@ async function createContainer(ctx: CliContext, image: string, args: string[], o
     throw errors.notFound(`No such image: ${shown}`, { hint: 'load or import it first; pulling from a registry comes with the registry client' });
   }
   const { Id } = await engine.containers.create(req);
-  if (o.cidfile) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(o.cidfile, Id, { flag: 'wx' });
-  }
+  if (o.cidfile) writeFileSync(o.cidfile, Id, { flag: 'wx' });
   return Id;
 }
 
@@ -464,7 +466,8 @@ async function execCommand(ctx: CliContext, input: string, cmd: string[], o: Exe
     return;
   }
   if (o.workdir && !o.workdir.startsWith('/')) throw errors.invalid(`the working directory '${o.workdir}' is invalid, it needs to be an absolute path`);
-  const env = [...readEnvFiles(o.envFile), ...o.env].flatMap((e) => (e.includes('=') ? [e] : process.env[e] !== undefined ? [`${e}=${process.env[e]}`] : []));
+  const lookup = (key: string) => process.env[key];
+  const env = [...readKeyValueFiles('--env-file', o.envFile, lookup), ...o.env.flatMap((e) => validateEnv(e, lookup))];
   // runc relays the terminal and forwards signals to the command: do not die of them first.
   const ignore = () => undefined;
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
@@ -482,23 +485,6 @@ async function execCommand(ctx: CliContext, input: string, cmd: string[], o: Exe
   } finally {
     for (const s of signals) process.off(s, ignore);
   }
-}
-
-function readEnvFiles(files: string[]): string[] {
-  const out: string[] = [];
-  for (const f of files) {
-    let text: string;
-    try {
-      text = readFileSyncUtf8(f);
-    } catch (err) {
-      throw errors.invalid(`open ${f}: ${(err as Error).message}`);
-    }
-    for (const line of text.split('\n')) {
-      const t = line.trim();
-      if (t && !t.startsWith('#')) out.push(t);
-    }
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------ logs
@@ -684,8 +670,3 @@ function bytesHuman(n: number): string {
   }
   return `${Number(v.toPrecision(4))}${units[i]}`;
 }
-
-function readFileSyncUtf8(path: string): string {
-  return readFileSyncImpl(path, 'utf8');
-}
-import { readFileSync as readFileSyncImpl } from 'node:fs';
