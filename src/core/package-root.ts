@@ -10,9 +10,13 @@ import { errors } from './errors.js';
 
 let root: string | undefined;
 
-/** The package root. */
+/**
+ * The package root. GANTRY_HOME names it when set (bin/gantry sets it: the CLI may run from
+ * a startup snapshot, where modules have no file of their own).
+ */
 export function packageRoot(): string {
   if (root) return root;
+  if (process.env.GANTRY_HOME) return (root = process.env.GANTRY_HOME);
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(path.join(dir, 'package.json'))) return (root = dir);

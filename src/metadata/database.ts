@@ -6,7 +6,10 @@
  * failing, and every mutation is one `BEGIN IMMEDIATE` transaction so that a process killed
  * at any moment leaves the previous or the next consistent state, never a half of each.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../core/package-root.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** The handle services use. It is better-sqlite3's, narrowed to what we call. */
@@ -14,7 +17,7 @@ export type Db = Database.Database;
 
 /** Opens (creating if needed) the database at `path` and brings its schema up to date. */
 export function openDatabase(path: string): Db {
-  const db = new Database(path, { timeout: 15_000 });
+  const db = new (sqlite())(path, { timeout: 15_000 });
   db.pragma('journal_mode = WAL');
   // NOTE: NORMAL is crash-safe in WAL mode (a killed process never corrupts the file); only
   // the last commits before a power loss may be lost, which the content-addressed files on
@@ -23,6 +26,17 @@ export function openDatabase(path: string): Db {
   db.pragma('foreign_keys = ON');
   migrate(db);
   return db;
+}
+
+let driver: typeof Database | undefined;
+
+/**
+ * better-sqlite3, loaded on first use from the package's node_modules (it is a native addon,
+ * which the bundled CLI and its startup snapshot cannot contain).
+ */
+function sqlite(): typeof Database {
+  driver ??= createRequire(join(packageRoot(), 'package.json'))('better-sqlite3') as typeof Database;
+  return driver;
 }
 
 /** Runs `fn` in one immediate (write-locking) transaction and returns its result. */

@@ -66,7 +66,7 @@ function load(): Addon {
   const file = path.join(packageRoot(), 'build', 'Release', 'gantry_native.node');
   let loaded: Addon;
   try {
-    loaded = createRequire(import.meta.url)(file) as Addon;
+    loaded = createRequire(path.join(packageRoot(), 'package.json'))(file) as Addon;
   } catch (err) {
     throw errors.precondition(`cannot load the native addon ${file}`, {
       cause: err,

@@ -61,14 +61,15 @@ class XattrCopier {
   }
 }
 
-const AS_ROOT = process.getuid?.() === 0;
+/** Whether we run as root (asked when needed: the CLI may be a startup snapshot built earlier). */
+const asRoot = () => process.getuid?.() === 0;
 
 /** Sets owner, mode and times of `to` from `st` (owner changes need root; without it they are skipped). */
 function applyMetadata(to: string, st: Stats, times = true): void {
   try {
     lchownSync(to, st.uid, st.gid);
   } catch (err) {
-    if (AS_ROOT || !isErrno(err, 'EPERM')) throw err;
+    if (asRoot() || !isErrno(err, 'EPERM')) throw err;
   }
   const link = st.isSymbolicLink();
   // NOTE: chmod after chown: chown clears the setuid/setgid bits.
