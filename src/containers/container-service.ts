@@ -371,7 +371,9 @@ export class ContainerService {
         error: ended.error,
         finishedAt,
       });
-      if (rec.spec.hostConfig.AutoRemove) await this.removeLocked(id, { volumes: true });
+      // `--rm`. Removed by the exit hook, the exit file in the run directory stays for `wait`
+      // to read (swept a minute later); an attached `run` has read it already.
+      if (rec.spec.hostConfig.AutoRemove) await this.removeLocked(id, { volumes: true }, opts.restart);
     });
     if (restartDelay !== undefined) await this.restartAfter(id, gen, restartDelay);
   }
@@ -565,7 +567,7 @@ export class ContainerService {
     });
   }
 
-  private async removeLocked(id: string, opts: RemoveOptions): Promise<void> {
+  private async removeLocked(id: string, opts: RemoveOptions, keepExitFile = false): Promise<void> {
     const rec = this.store.get(id);
     if (!rec) return;
     const p = this.deps.paths;
@@ -583,8 +585,7 @@ export class ContainerService {
         }
       }
     }
-    // The exit file outlives an auto-removed container for the `run` that reads its code.
-    if (!rec.spec.hostConfig.AutoRemove) rmSync(p.exitFile(id), { force: true });
+    if (!keepExitFile) rmSync(p.exitFile(id), { force: true });
     sweepExitFiles(p.exitDir, (other: string) => this.store.get(other) !== undefined);
   }
 
