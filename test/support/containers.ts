@@ -4,11 +4,12 @@
  * behind on the host (mounts, processes, runtime state, cgroups, network namespaces).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GANTRY, REPO, type Run, Sandbox } from './harness.js';
+import { GANTRY, REPO, type Run, runDirOf, Sandbox } from './harness.js';
+
+export { runDirOf };
 
 /** A sandbox whose store has `busybox:latest` (from `gantry image bootstrap busybox`). */
 export async function busyboxSandbox(prefix: string): Promise<Sandbox> {
@@ -26,9 +27,7 @@ export async function destroyWithContainers(sb: Sandbox | undefined): Promise<vo
   const ids = (await sb.run(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
   if (ids.length > 0) await sb.run(['rm', '-f', ...ids]);
   await pollUntil('no process of the sandbox', async () => processesMentioning([sb.root]).length === 0, 5000).catch(() => undefined);
-  await sb.destroy();
-  // The root's run directory on tmpfs (src/containers/paths.ts: runDirFor).
-  rmSync(runDirOf(sb.root), { recursive: true, force: true });
+  await sb.destroy(); // also removes the root's run directory
 }
 
 
@@ -99,11 +98,6 @@ export function collectChild(child: ChildProcess): Promise<Run & { signal: NodeJ
       }),
     );
   });
-}
-
-/** The volatile run directory gantry uses for a non-default state root. */
-export function runDirOf(root: string): string {
-  return `/run/gantry-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`;
 }
 
 /** Live processes (not zombies) whose command line contains any of `needles`. */

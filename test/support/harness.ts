@@ -3,6 +3,7 @@
  * state root, one root per test file, so files run in parallel without sharing state.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +74,13 @@ export class Sandbox {
 
   async destroy(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
+    await rm(runDirOf(this.root), { recursive: true, force: true });
   }
+}
+
+/** The run directory (tmpfs) gantry uses for a state root other than the default (src/containers/paths.ts). */
+export function runDirOf(root: string): string {
+  return `/run/gantry-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`;
 }
 
 /** Runs a command and collects its output. */
