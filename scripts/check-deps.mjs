@@ -4,6 +4,7 @@
 //  2. front ends (cli/, api/) reach the engine and core only, never the services behind it;
 //  3. the hub (registry/) never imports the engine;
 //  4. no import cycles between files.
+// Unit tests (*.test.ts) may also import test/support/, which is outside the layers.
 // Reads import specifiers from src/**/*.ts as text; exits 1 listing every violation.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -35,6 +36,8 @@ for (const file of files) {
   for (const spec of specs) {
     if (!spec.startsWith('.')) continue;
     const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
+    // Unit tests may use the shared test helpers in test/support (outside the layers).
+    if (file.endsWith('.test.ts') && relative(SRC, target).startsWith('../test/support/')) continue;
     edges.push(target);
     const [from, to] = [top(file), top(target)];
     if (from === to) continue;

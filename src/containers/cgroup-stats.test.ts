@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } fr
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { emptyCpuStats, statsRow, type ContainerStatsSample } from '../core/container-stats.js';
+import { emptyBlkioStats, emptyCpuStats, statsRow, type ContainerStatsSample } from '../core/container-stats.js';
 import { isGantryError } from '../core/errors.js';
 import { readStats } from './cgroup-stats.js';
 
@@ -35,16 +35,7 @@ function sample(over: Partial<ContainerStatsSample>): ContainerStatsSample {
     read: '2024-01-02T03:04:05Z',
     preread: '0001-01-01T00:00:00Z',
     pids_stats: {},
-    blkio_stats: {
-      io_service_bytes_recursive: [],
-      io_serviced_recursive: [],
-      io_queue_recursive: [],
-      io_service_time_recursive: [],
-      io_wait_time_recursive: [],
-      io_merged_recursive: [],
-      io_time_recursive: [],
-      sectors_recursive: [],
-    },
+    blkio_stats: emptyBlkioStats(),
     num_procs: 0,
     storage_stats: {},
     cpu_stats: emptyCpuStats(),

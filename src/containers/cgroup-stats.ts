@@ -11,6 +11,7 @@
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  emptyBlkioStats,
   emptyCpuStats,
   type BlkioStatEntry,
   type BlkioStats,
@@ -212,16 +213,7 @@ function blkioStats(v1: string | undefined, v2: string): BlkioStats {
     };
   }
   const file = (name: string): BlkioStatEntry[] => readBlkioV1(join(v1, `blkio.${name}`));
-  const stats: BlkioStats = {
-    io_service_bytes_recursive: [],
-    io_serviced_recursive: [],
-    io_queue_recursive: [],
-    io_service_time_recursive: [],
-    io_wait_time_recursive: [],
-    io_merged_recursive: [],
-    io_time_recursive: [],
-    sectors_recursive: [],
-  };
+  const stats = emptyBlkioStats();
   // NOTE: as containerd: CFQ's files when the kernel has them and they list something, else
   // the throttle files, which every blk-mq kernel (BFQ, mq-deadline, none) keeps.
   if (existsSync(join(v1, 'blkio.io_serviced_recursive'))) {

@@ -59,8 +59,8 @@ export interface ContainerServiceDeps {
   snapshotsRoot: string;
   /** The argv conmon runs when a container exits (gantry's exit hook), given ID and run number. */
   exitCommand(id: string, gen: number): string[];
-  /** OCI runtimes by name; the first is the default. */
-  runtimes: Record<string, string>;
+  /** OCI runtimes by name, the first the default (looked up when first needed). */
+  runtimes(): Record<string, string>;
 }
 
 /** Options of {@link ContainerService.start}. */
@@ -100,7 +100,8 @@ export class ContainerService {
   }
 
   private runtimeFor(rec: ContainerRecord): OciRuntime {
-    const binary = this.deps.runtimes[rec.spec.runtime] ?? Object.values(this.deps.runtimes)[0] as string;
+    const runtimes = this.deps.runtimes();
+    const binary = runtimes[rec.spec.runtime] ?? (Object.values(runtimes)[0] as string);
     return new OciRuntime(binary, this.deps.paths.runtimeState);
   }
 
@@ -112,8 +113,9 @@ export class ContainerService {
     validateHostConfig(host);
     // Docker's daemon: swap defaults to as much as the memory limit (limit + swap = twice it).
     if (host.Memory && host.Memory > 0 && !host.MemorySwap) host.MemorySwap = host.Memory * 2;
-    const runtime = host.Runtime || Object.keys(this.deps.runtimes)[0] as string;
-    if (!this.deps.runtimes[runtime]) throw errors.invalid(`unknown or invalid runtime name: ${runtime}`);
+    const runtimes = this.deps.runtimes();
+    const runtime = host.Runtime || (Object.keys(runtimes)[0] as string);
+    if (!runtimes[runtime]) throw errors.invalid(`unknown or invalid runtime name: ${runtime}`);
     const name = req.name ? validName(req.name) : undefined;
     // Checked again inside the insert's transaction; this early check avoids creating volumes.
     if (name) this.store.assertNameFree(name);
@@ -169,7 +171,8 @@ export class ContainerService {
     if (filters.length > 0) {
       records = records.filter((r) => matchesContainerFilters(r, filters, this.lookups()));
     }
-    return records.map((r) => summaryView(r, options.size ? this.sizes(r) : undefined));
+    const layerSizes = options.size ? this.layerSizes() : undefined;
+    return records.map((r) => summaryView(r, layerSizes && this.sizes(r, layerSizes)));
   }
 
   /** Runs `fn` under the container's lock (whose file goes with the container). */
@@ -184,16 +187,19 @@ export class ContainerService {
   /** `inspect`. */
   async inspect(input: string, size = false): Promise<ContainerInspect> {
     const rec = await this.get(input);
-    return inspectView(rec, this.deps.paths, size ? this.sizes(rec) : undefined);
+    return inspectView(rec, this.deps.paths, size ? this.sizes(rec, this.layerSizes()) : undefined);
+  }
+
+  /** Unpacked bytes of each layer snapshot, by chain ID. */
+  private layerSizes(): Map<string, number> {
+    const rows = this.deps.db.prepare(`SELECT chain_id, size FROM snapshots`).all() as { chain_id: string; size: number }[];
+    return new Map(rows.map((r) => [r.chain_id, r.size]));
   }
 
   /** Bytes in the writable layer, and that plus the image's layers. */
-  private sizes(rec: ContainerRecord): { rw: number; rootFs: number } {
+  private sizes(rec: ContainerRecord, layerSizes: Map<string, number>): { rw: number; rootFs: number } {
     const rw = dirSize(this.deps.paths.upper(rec.id));
-    let base = 0;
-    const rows = this.deps.db.prepare(`SELECT chain_id, size FROM snapshots`).all() as { chain_id: string; size: number }[];
-    const sizes = new Map(rows.map((r) => [r.chain_id, r.size]));
-    for (const c of rec.spec.layers) base += sizes.get(c) ?? 0;
+    const base = rec.spec.layers.reduce((sum, c) => sum + (layerSizes.get(c) ?? 0), 0);
     return { rw, rootFs: rw + base };
   }
 
@@ -796,11 +802,6 @@ export class ContainerService {
   /** Layer snapshots containers stand on (GC keeps them even when their image is gone). */
   snapshotRoots(): string[] {
     return this.store.list().flatMap((r) => r.spec.layers.slice(-1));
-  }
-
-  /** The OCI runtime of a container (for exec, top, ps). */
-  runtimeOf(rec: ContainerRecord): OciRuntime {
-    return this.runtimeFor(rec);
   }
 }
 

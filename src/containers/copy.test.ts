@@ -8,29 +8,15 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { extract, type Header, pack } from 'tar-stream';
+import { extract, type Header } from 'tar-stream';
 import { isGantryError } from '../core/errors.js';
 import {
   archiveFromRoot, extractToRoot, type ExtractOptions, FileMode, hasMode, inContainerPath, spoolArchive, statInRoot, writableCheck,
 } from './copy.js';
+import { tarOf } from '../../test/support/tarball.js';
 
 const isRoot = process.getuid?.() === 0;
 type Spec = Partial<Header> & { name: string; data?: string };
-
-/** A tar made with tar-stream's packer. */
-async function tarOf(entries: Spec[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  const collected = (async () => {
-    for await (const chunk of p) chunks.push(chunk as Buffer);
-  })();
-  for (const { data, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry(header, data ?? '', (err) => (err ? reject(err) : resolve())));
-  }
-  p.finalize();
-  await collected;
-  return Buffer.concat(chunks);
-}
 
 /** The headers (and file contents) of a tar stream. */
 async function entriesOf(tar: Readable): Promise<(Header & { data: string })[]> {

@@ -104,6 +104,20 @@ export interface StatsRow {
   pids: number;
 }
 
+/** Block I/O counters of a cgroup v1 sample before its files are read: every list empty. */
+export function emptyBlkioStats(): BlkioStats {
+  return {
+    io_service_bytes_recursive: [],
+    io_serviced_recursive: [],
+    io_queue_recursive: [],
+    io_service_time_recursive: [],
+    io_wait_time_recursive: [],
+    io_merged_recursive: [],
+    io_time_recursive: [],
+    sectors_recursive: [],
+  };
+}
+
 /** CPU counters of a sample that has none yet. */
 export function emptyCpuStats(): CpuStats {
   return {

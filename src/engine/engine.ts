@@ -69,6 +69,7 @@ export class Engine {
     });
     this.importDeps = { db, content, snapshots, images: store, gc: () => this.images.gc() };
     this.volumes = new VolumeService({ db, root });
+    let runtimes: Record<string, string> | undefined;
     this.containers = new ContainerService({
       db,
       paths: new ContainerPaths(root, runDirFor(root, DEFAULT_ROOT)),
@@ -77,11 +78,11 @@ export class Engine {
         const rec = this.images.resolve(input);
         return { id: rec.id, config: await this.images.config(rec), chainIds: rec.layers.map((l) => l.chainId) };
       },
-      imageId: (input) => (this.images.exists(input) ? this.images.resolve(input).id : undefined),
+      imageId: (input) => this.images.idOf(input),
       snapshotDir: (chainId) => snapshots.dir(chainId as Digest),
       snapshotsRoot: join(root, 'snapshots'),
       exitCommand: (id, gen) => [process.execPath, exitHookPath(), root, id, String(gen)],
-      runtimes: findRuntimes(),
+      runtimes: () => (runtimes ??= findRuntimes()),
     });
   }
 
@@ -196,7 +197,7 @@ export type {
   MountSpec,
 } from '../core/container-types.js';
 export { parseContainerFilters, type ContainerFilter } from '../containers/filters.js';
-export { startFailureExitCode, signalName } from '../containers/rules.js';
+export { startFailureExitCode } from '../containers/rules.js';
 export type { ContainerRecord } from '../containers/container-store.js';
 export { formatLogTimestamp, parseTimeArg } from '../containers/log-file.js';
 export { type ArchiveOptions, type ExtractOptions, type PathStat, archiveFromRoot, extractToRoot, FileMode, hasMode } from '../containers/copy.js';

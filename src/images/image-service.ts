@@ -81,7 +81,12 @@ export class ImageService {
 
   /** True when `input` names an image here. */
   exists(input: string): boolean {
-    return tryResolve(this.deps.store, input) !== undefined;
+    return this.idOf(input) !== undefined;
+  }
+
+  /** The ID of the image `input` names, or undefined. */
+  idOf(input: string): Digest | undefined {
+    return tryResolve(this.deps.store, input)?.id;
   }
 
   /** The parsed config of an image. */

@@ -1,18 +1,10 @@
 /**
  * The OCI runtime's command line (runc's, which crun shares), for what gantry asks of it
- * directly: state, start, kill, delete, pause/resume, ps and exec. `create` is not here:
+ * directly: start, kill, delete, pause/resume, ps and exec. `create` is not here:
  * conmon runs it (see conmon.ts), so that the monitor is the container's parent.
  */
 import { spawn, type StdioOptions } from 'node:child_process';
 import { errors } from '../core/errors.js';
-
-/** `runc state` output (the fields gantry reads). */
-export interface RuntimeState {
-  id: string;
-  pid: number;
-  /** creating | created | running | paused | stopped */
-  status: string;
-}
 
 /** The result of one runtime call. */
 interface RunResult {
@@ -35,13 +27,6 @@ export class OciRuntime {
   /** The global arguments every call starts with. */
   globalArgs(): string[] {
     return ['--root', this.stateRoot];
-  }
-
-  /** `state`, or undefined when the runtime does not know the container. */
-  async state(id: string): Promise<RuntimeState | undefined> {
-    const r = await this.run(['state', id]);
-    if (r.code !== 0) return undefined;
-    return JSON.parse(r.stdout) as RuntimeState;
   }
 
   /** `start`: runs the user process of a created container. */

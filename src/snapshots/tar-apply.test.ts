@@ -5,27 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { pack, type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { isGantryError } from '../core/errors.js';
 import { lgetxattr, mount, umount2 } from '../native/native.js';
 import { applyLayer, isTarHeader, sniffCompression } from './tar-apply.js';
+import { tarOf } from '../../test/support/tarball.js';
 
 type Spec = Partial<Header> & { name: string; data?: string | Buffer };
-
-/** Builds a tar archive with tar-stream's packer. */
-async function tarOf(entries: Spec[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  const collected = (async () => {
-    for await (const chunk of p) chunks.push(chunk as Buffer);
-  })();
-  for (const { data, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry(header, data ?? '', (err) => (err ? reject(err) : resolve())));
-  }
-  p.finalize();
-  await collected;
-  return Buffer.concat(chunks);
-}
 
 const T2001 = new Date('2001-02-03T04:05:06Z');
 const T2002 = new Date('2002-02-03T04:05:06Z');

@@ -8,24 +8,31 @@ export interface Member extends Partial<Header> {
   body?: string | Buffer;
 }
 
-/** Packs members into a tar buffer. */
+/** Packs members into a tar buffer, with a default mode and mtime for headers that give none. */
 export async function tarball(members: Member[]): Promise<Buffer> {
+  return tarOf(
+    members.map(({ body, ...header }) => ({
+      mode: header.type === 'directory' ? 0o755 : 0o644,
+      mtime: new Date(1_700_000_000_000),
+      ...header,
+      data: body,
+    })),
+  );
+}
+
+/** Packs entries into a tar buffer exactly as given (tar-stream's own defaults apply). */
+export async function tarOf(entries: (Partial<Header> & { name: string; data?: string | Buffer })[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    p.on('data', (c: unknown) => void chunks.push(c as Buffer));
-    p.on('end', () => resolve(Buffer.concat(chunks)));
-    p.on('error', reject);
-  });
-  for (const { body, ...header } of members) {
-    await new Promise<void>((resolve, reject) =>
-      p.entry({ mode: header.type === 'directory' ? 0o755 : 0o644, mtime: new Date(1_700_000_000_000), ...header }, body ?? '', (e) =>
-        e ? reject(e) : resolve(),
-      ),
-    );
+  const collected = (async () => {
+    for await (const chunk of p) chunks.push(chunk as Buffer);
+  })();
+  for (const { data, ...header } of entries) {
+    await new Promise<void>((resolve, reject) => p.entry(header, data ?? '', (err) => (err ? reject(err) : resolve())));
   }
   p.finalize();
-  return done;
+  await collected;
+  return Buffer.concat(chunks);
 }
 
 /** sha256 digest string of a buffer. */
