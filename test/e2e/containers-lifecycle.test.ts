@@ -456,6 +456,26 @@ describe('container lifecycle commands', { skip: needsRoot }, () => {
     await sb.ok(['rm', '-f', always, once, stopped]);
   });
 
+  it('system df counts containers, port lists no mappings, and --runtime picks the OCI runtime', async (t) => {
+    removeAfter(t, 'df-up', 'df-done');
+    await sb.ok(['run', '-d', '--name', 'df-up', 'busybox', 'sleep', '30']);
+    await sb.ok(['run', '--name', 'df-done', 'busybox', 'sh', '-c', 'echo data > /file']);
+    const row = lines((await sb.ok(['system', 'df'])).stdout).find((l) => l.startsWith('Containers'));
+    assert.match(row ?? '', /^Containers\s+2\s+1\s+\S+\s+\S+ \(\d+%\)$/);
+    // Without published ports Docker's `port` prints nothing and succeeds.
+    assert.deepEqual(await outErr(['port', 'df-up']), [0, '', '']);
+    assert.equal(await inspectF(sb, 'df-up', '{{.HostConfig.Runtime}}'), 'runc');
+    // crun is installed by setup.sh but refuses this host's hybrid cgroup layout: its own
+    // error, Docker's exit code, and --rm leaves nothing; an unknown runtime is refused first.
+    const crun = await sb.run(['run', '--rm', '--runtime', 'crun', 'busybox', 'true']);
+    assert.equal(crun.code, 125, crun.stderr);
+    assert.match(crun.stderr, /^Error: .*(crun|cgroup).*\n$/);
+    const unknown = await sb.run(['run', '--rm', '--runtime', 'nosuchruntime', 'busybox', 'true']);
+    assert.equal(unknown.code, 125);
+    assert.match(unknown.stderr, /unknown or invalid runtime name: nosuchruntime/);
+    assert.deepEqual(lines((await sb.ok(['ps', '-a', '--format', '{{.Names}}'])).stdout).sort(), ['df-done', 'df-up']);
+  });
+
   /** Removes these containers when the test ends, passed or failed. */
   function removeAfter(t: TestContext, ...names: string[]): void {
     t.after(async () => {
