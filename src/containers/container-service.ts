@@ -346,8 +346,9 @@ export class ContainerService {
     await this.locked(id, async () => {
       const rec = this.store.get(id);
       if (!rec || rec.runGen !== gen || !isActive(rec)) return;
-      // Still running: nothing ended yet.
-      if (rec.status !== 'restarting' && this.ownerAlive(rec) && !existsSync(this.deps.paths.file(id, 'exit'))) return;
+      // Still running (nothing ended yet), or waiting to restart in a live exit hook (which
+      // owns the record until it starts the next run): a caller with an older view backs off.
+      if (this.ownerAlive(rec) && (rec.status === 'restarting' || !existsSync(this.deps.paths.file(id, 'exit')))) return;
       const ended = this.exitOf(rec);
       await this.teardown(rec);
       const finishedAt = new Date().toISOString();
