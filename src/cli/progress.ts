@@ -1,13 +1,28 @@
 /**
- * Rendering progress events: on a terminal one live line per item (as Docker draws layer
- * progress), elsewhere nothing but the results the command prints.
+ * Rendering progress events. On a terminal: one live line per item (a layer), redrawn in
+ * place with a bar and byte counts, as Docker draws pulls and pushes. On a pipe (or with
+ * `--progress plain`): with `plain`, one line each time an item changes step, never the byte
+ * counts; without it, nothing but the results the command prints.
  */
 import type { ProgressEvent } from '../core/op-context.js';
 import { humanSize } from './format/units.js';
 
-/** Returns a progress sink for stream `out` (undefined when `quiet` or not a terminal). */
-export function progressRenderer(out: NodeJS.WriteStream, quiet = false): ((e: ProgressEvent) => void) | undefined {
-  if (quiet || !out.isTTY) return undefined;
+/** How progress is shown. */
+export interface ProgressStyle {
+  /** Print nothing. */
+  quiet?: boolean;
+  /** On a pipe, print step changes as plain lines (pull, push); else stay silent there (load). */
+  plain?: boolean;
+  /** Force plain lines even on a terminal (`--progress plain`). */
+  forcePlain?: boolean;
+}
+
+const BAR_WIDTH = 50;
+
+/** Returns a progress sink for stream `out`, or undefined when nothing is to be shown. */
+export function progressRenderer(out: NodeJS.WriteStream, style: ProgressStyle = {}): ((e: ProgressEvent) => void) | undefined {
+  if (style.quiet) return undefined;
+  if (!out.isTTY || style.forcePlain) return style.plain ? plainRenderer(out) : undefined;
   const lines: string[] = [];
   const draw = (id: string, line: string) => {
     const i = lines.indexOf(id);
@@ -25,8 +40,33 @@ export function progressRenderer(out: NodeJS.WriteStream, quiet = false): ((e: P
       out.write(`${e.text}\n`);
       return;
     }
-    const label = `${e.id}: ${e.action}`;
-    if (e.kind === 'done') draw(e.id, `${e.id}: ${e.action === 'Loading layer' ? 'Loaded' : 'Done'}`);
-    else draw(e.id, e.total ? `${label} ${humanSize(e.current ?? 0)}/${humanSize(e.total)}` : label);
+    if (e.kind === 'done') {
+      draw(e.id, `${e.id}: ${doneText(e.action)}`);
+      return;
+    }
+    draw(e.id, e.total ? `${e.id}: ${e.action} ${bar(e.current ?? 0, e.total)} ${humanSize(e.current ?? 0)}/${humanSize(e.total)}` : `${e.id}: ${e.action}`);
   };
+}
+
+function plainRenderer(out: NodeJS.WriteStream): (e: ProgressEvent) => void {
+  const last = new Map<string, string>();
+  return (e) => {
+    if (e.kind === 'message') {
+      out.write(`${e.text}\n`);
+      return;
+    }
+    const text = e.kind === 'done' ? doneText(e.action) : e.action;
+    if (last.get(e.id) === text) return;
+    last.set(e.id, text);
+    out.write(`${e.id}: ${text}\n`);
+  };
+}
+
+function doneText(action: string): string {
+  return action === 'Loading layer' ? 'Loaded' : action;
+}
+
+function bar(current: number, total: number): string {
+  const filled = Math.min(BAR_WIDTH, Math.floor((current / total) * BAR_WIDTH));
+  return `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(BAR_WIDTH - filled)}]`;
 }

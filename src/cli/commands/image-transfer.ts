@@ -52,7 +52,7 @@ export function registerTransferCommands(program: Command, image: Command, getCt
           throw errors.invalid('requested load from stdin, but stdin is empty', { hint: 'use -i FILE or redirect stdin' });
         }
         const source = o.input ? await openFile(o.input) : ctx.stdin;
-        const loaded = await ctx.engine().loadImages(source, { progress: progressRenderer(ctx.stdout, o.quiet) });
+        const loaded = await ctx.engine().loadImages(source, { progress: progressRenderer(ctx.stdout, { quiet: o.quiet }) });
         for (const img of loaded) {
           for (const m of img.moved) {
             ctx.out(`The image ${familiarString(normalizeReference(m.name))} already exists, renaming the old one with ID ${m.from} to empty string`);
