@@ -58,6 +58,8 @@ export const errors = {
   conflict: (message: string, options?: GantryErrorOptions) => new GantryError('CONFLICT', message, options),
   precondition: (message: string, options?: GantryErrorOptions) =>
     new GantryError('FAILED_PRECONDITION', message, options),
+  unauthorized: (message: string, options?: GantryErrorOptions) => new GantryError('UNAUTHORIZED', message, options),
+  unavailable: (message: string, options?: GantryErrorOptions) => new GantryError('UNAVAILABLE', message, options),
   dataLoss: (message: string, options?: GantryErrorOptions) => new GantryError('DATA_LOSS', message, options),
   internal: (message: string, options?: GantryErrorOptions) => new GantryError('INTERNAL', message, options),
   canceled: (message = 'operation canceled') => new GantryError('CANCELED', message),

@@ -13,7 +13,12 @@ import { type Digest } from '../core/digest.js';
 import { errors } from '../core/errors.js';
 import { packageRoot } from '../core/package-root.js';
 import type { OpContext } from '../core/op-context.js';
-import { formatReference, normalizeReference, parseReference, repositoryName } from '../core/reference.js';
+import { familiarName, formatReference, normalizeReference, parseReference, type Reference, repositoryName } from '../core/reference.js';
+import { type PullOptions, type PullResult, pullImage, remoteTags } from '../distribution/pull.js';
+import { type PushResult, pushImage } from '../distribution/push.js';
+import { type Credentials, credentialKey } from '../distribution/credentials.js';
+import { Registries } from '../distribution/registries.js';
+import { type FetchedManifest, RegistryError } from '../distribution/registry-client.js';
 import { type Db, openDatabase } from '../metadata/database.js';
 import { OverlaySnapshotter } from '../snapshots/overlay-snapshotter.js';
 import { saveArchive, type SaveItem } from '../images/archive-save.js';
@@ -51,6 +56,7 @@ export class Engine {
   /** The container service: create, start, stop, remove, list, inspect, wait. */
   readonly containers: ContainerService;
   private readonly importDeps: ImportDeps;
+  private registriesInstance: Registries | undefined;
 
   private constructor(
     readonly root: string,
@@ -137,6 +143,63 @@ export class Engine {
     await saveArchive(this.content, [...items.values()], out);
   }
 
+  /** Registries: endpoints, credentials, insecure and mirror settings (set up on first use). */
+  private get registries(): Registries {
+    return (this.registriesInstance ??= new Registries());
+  }
+
+  /** The credentials stored for a registry host ("docker.io" for Docker Hub), if any. */
+  storedCredentials(host: string): Promise<Credentials | undefined> {
+    return this.registries.credentials.get(host);
+  }
+
+  /**
+   * `login`: checks the credentials against the registry, then stores them (in a credential
+   * helper when one is configured for the host, else in the configuration file).
+   */
+  async login(host: string, creds: Credentials, signal?: AbortSignal): Promise<{ storedIn: string | undefined }> {
+    const store = this.registries.credentials;
+    await this.registries.loginClient(host, creds).checkLogin(signal);
+    const viaHelper = await store.usesHelper(host);
+    await store.store(host, creds);
+    // `storedIn`: the file the password went into unencrypted (none with a helper).
+    return { storedIn: viaHelper ? undefined : store.path };
+  }
+
+  /** `logout`: erases a host's credentials; `removed` is false when there were none. */
+  async logout(host: string): Promise<{ key: string; removed: boolean }> {
+    return { key: credentialKey(host), removed: await this.registries.credentials.erase(host) };
+  }
+
+  /** `pull`: an image (a tag or digest of a repository) from its registry. */
+  pull(reference: string, options: PullOptions = {}, ctx: OpContext = {}): Promise<PullResult> {
+    return pullImage({ ...this.importDeps, registries: this.registries }, normalizeReference(reference), options, ctx);
+  }
+
+  /** The tags of a repository in its registry (`pull --all-tags`). */
+  remoteTags(repository: string, signal?: AbortSignal): Promise<string[]> {
+    return remoteTags({ ...this.importDeps, registries: this.registries }, parseReference(repository), signal);
+  }
+
+  /** A manifest or index as the registry serves it (`manifest inspect`). */
+  async remoteManifest(ref: Reference): Promise<FetchedManifest> {
+    const client = await this.registries.client(ref.domain);
+    try {
+      return await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
+    } catch (err) {
+      if (err instanceof RegistryError && err.status === 404) throw errors.notFound(`no such manifest: ${formatReference(ref)}`);
+      throw err;
+    }
+  }
+
+  /** `push`: the image a local name points at, to the registry of that name. */
+  push(name: string, ctx: OpContext = {}): Promise<PushResult> {
+    const ref = normalizeReference(name);
+    const rec = this.importDeps.images.get(this.importDeps.images.idByName(formatReference(ref)) ?? ('' as Digest));
+    if (!rec) throw errors.notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
+    return pushImage({ content: this.content, images: this.importDeps.images, registries: this.registries }, rec, ref, ctx);
+  }
+
   /** `image bootstrap busybox`. */
   bootstrapBusybox(reference?: string, ctx: OpContext = {}): Promise<CommitResult> {
     return bootstrapBusybox(this.importDeps, reference, ctx);
@@ -149,6 +212,7 @@ export class Engine {
 
   /** Closes the database. */
   close(): void {
+    this.registriesInstance?.close();
     this.db.close();
   }
 }

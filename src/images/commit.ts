@@ -36,6 +36,11 @@ export interface NewImage {
   names: NameRecord[];
   /** Parent image ID (the builder sets it), else ''. */
   parent?: string;
+  /**
+   * The manifest exactly as a registry served it (pull); without it an OCI manifest is
+   * generated. Its layers must be `layers`, in order.
+   */
+  manifest?: { bytes: Buffer; mediaType: string };
 }
 
 /** The result of a commit. */
@@ -119,27 +124,28 @@ export async function commitImage(deps: CommitDeps, img: NewImage, lease: Lease,
     return info.size;
   });
 
+  const layerType = (l: LayerBlob) => (img.manifest ? l.mediaType : ociLayerType(l));
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.OciManifest,
     config: { mediaType: MediaType.OciConfig, digest: configInfo.digest, size: configInfo.size },
-    layers: img.layers.map((l) => ({ mediaType: ociLayerType(l), digest: l.digest, size: l.size })),
+    layers: img.layers.map((l) => ({ mediaType: layerType(l), digest: l.digest, size: l.size })),
   };
-  const manifestInfo = await deps.content.writeBytes(JSON.stringify(manifest));
+  const manifestInfo = await deps.content.writeBytes(img.manifest?.bytes ?? JSON.stringify(manifest));
   lease.add('blob', manifestInfo.digest);
 
   const layers: LayerRecord[] = img.layers.map((l, i) => ({
     diffId: diffIds[i] as Digest,
     chainId: chains[i] as Digest,
     blobDigest: l.digest,
-    mediaType: ociLayerType(l),
+    mediaType: layerType(l),
     blobSize: l.size,
   }));
   const moved = deps.images.put(
     {
       id: configInfo.digest,
       manifestDigest: manifestInfo.digest,
-      manifestType: MediaType.OciManifest,
+      manifestType: img.manifest?.mediaType ?? MediaType.OciManifest,
       created: config.created,
       size: sizes.reduce((a, b) => a + b, 0),
       parent: img.parent ?? '',

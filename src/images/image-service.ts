@@ -89,6 +89,16 @@ export class ImageService {
     return tryResolve(this.deps.store, input)?.id;
   }
 
+  /** The tags of a repository here (`docker.io/library/busybox`), as full references, sorted. */
+  localTags(repository: string): string[] {
+    return this.deps.store
+      .list()
+      .flatMap((r) => r.names)
+      .filter((n) => n.kind === 'tag' && n.name.startsWith(`${repository}:`))
+      .map((n) => n.name)
+      .sort();
+  }
+
   /** The parsed config of an image. */
   async config(rec: ImageRecord): Promise<ImageConfig> {
     return parseConfig(await this.deps.content.readBytes(rec.id));
