@@ -23,6 +23,7 @@ import { writeInspect } from './images.js';
 import { registerCpCommand } from './cp.js';
 import { addCreateFlags, addRunOnlyFlags, type CreateFlagValues, toCreateRequest } from './run-flags.js';
 import { readKeyValueFiles, validateEnv } from './run-flags-values.js';
+import { pullCommand } from './distribution.js';
 
 type Ctx = () => CliContext;
 
@@ -314,10 +315,15 @@ async function createContainer(ctx: CliContext, image: string, args: string[], o
   }
   // Docker's CLI sends the terminal's size so the container starts with it (no 0x0 moment).
   if (req.config.Tty && ctx.stdout.isTTY && ctx.stdout.rows > 0) req.hostConfig.ConsoleSize = [ctx.stdout.rows, ctx.stdout.columns];
-  if (!engine.images.exists(image)) {
+  // --pull: "missing" (default) pulls an image that is not here, "always" pulls every time.
+  const pull = o.pull || 'missing';
+  const present = engine.images.exists(image);
+  if (pull === 'always' || !present) {
     const shown = /[:@]/.test(image.split('/').pop() ?? '') ? image : `${image}:latest`;
-    ctx.err(`Unable to find image '${shown}' locally`);
-    throw errors.notFound(`No such image: ${shown}`, { hint: 'load or import it first; pulling from a registry comes with the registry client' });
+    if (!present) ctx.err(`Unable to find image '${shown}' locally`);
+    if (pull === 'never') throw errors.notFound(`No such image: ${shown}`, { hint: 'pull, load or import it first, or run with --pull missing' });
+    // As Docker's run: the pull's output goes to stderr, keeping stdout the container's.
+    await pullCommand(ctx, image, { progress: 'auto', quiet: o.quiet, trailingName: false }, ctx.stderr);
   }
   const { Id } = await engine.containers.create(req);
   if (o.cidfile) writeFileSync(o.cidfile, Id, { flag: 'wx' });

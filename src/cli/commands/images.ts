@@ -11,6 +11,7 @@ import { compileTemplate } from '../format/go-template.js';
 import { formatRows } from '../format/table.js';
 import { formatGoTime, humanSize, timeAgo } from '../format/units.js';
 import { collect, goJson } from '../options.js';
+import { registerDistributionCommands } from './distribution.js';
 import { registerTransferCommands } from './image-transfer.js';
 
 type Ctx = () => CliContext;
@@ -93,6 +94,7 @@ export function registerImageCommands(program: Command, getCtx: Ctx): void {
     .action(async (o: { all?: boolean; filter: string[]; force?: boolean }) => pruneImages(getCtx(), o));
 
   registerTransferCommands(program, image, getCtx);
+  registerDistributionCommands(program, image, getCtx);
 }
 
 interface ListOpts {
