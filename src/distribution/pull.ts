@@ -89,34 +89,74 @@ export async function pullImage(deps: PullDeps, ref: Reference, options: PullOpt
         `image with reference ${shown} was found but does not match the specified platform: wanted ${formatPlatform(wanted)}, actual: ${formatPlatform({ os: config.os, architecture: config.architecture ?? '', variant: config.variant })}`,
       );
     }
-    await mapLimit(parsed.layers, DOWNLOADS, async (layer) => {
-      const id = shortId(layer.digest);
-      lease.add('blob', layer.digest);
-      if (await deps.content.info(layer.digest)) {
-        ctx.progress?.({ kind: 'done', id, action: 'Already exists' });
-        return;
+    // Downloads and unpacking overlap: the commit starts at once and unpacks each layer as
+    // soon as its blob is stored. A failure on either side aborts the other.
+    const abort = new AbortController();
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, abort.signal]) : abort.signal;
+    const downloads = parsed.layers.map(() => deferred());
+    const downloading = mapLimit(parsed.layers, DOWNLOADS, async (layer, i) => {
+      const done = downloads[i] as Deferred;
+      try {
+        const id = shortId(layer.digest);
+        lease.add('blob', layer.digest);
+        if (await deps.content.info(layer.digest)) {
+          ctx.progress?.({ kind: 'done', id, action: 'Already exists' });
+        } else {
+          ctx.progress?.({ kind: 'progress', id, action: 'Pulling fs layer' });
+          await deps.content.write(
+            resumable((start) => client.openBlob(ref.path, layer.digest, start, signal), layer.size, { ...ctx, signal }, id),
+            { digest: layer.digest, size: layer.size },
+            signal,
+          );
+          ctx.progress?.({ kind: 'progress', id, action: 'Download complete' });
+        }
+        done.resolve();
+      } catch (err) {
+        done.reject(err);
+        throw err;
       }
-      ctx.progress?.({ kind: 'progress', id, action: 'Pulling fs layer' });
-      await deps.content.write(
-        resumable((start) => client.openBlob(ref.path, layer.digest, start, ctx.signal), layer.size, ctx, id),
-        { digest: layer.digest, size: layer.size },
-        ctx.signal,
-      );
-      ctx.progress?.({ kind: 'progress', id, action: 'Download complete' });
     });
-    const result: CommitResult = await commitImage(
+    const committing = commitImage(
       deps,
       {
         configBytes,
-        layers: parsed.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+        layers: parsed.layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, ready: downloads[i]?.promise })),
         names,
         manifest: { bytes: manifest.bytes, mediaType: manifest.mediaType },
       },
       lease,
-      { signal: ctx.signal, progress: ctx.progress && pullProgress(ctx.progress) },
+      { signal, progress: ctx.progress && pullProgress(ctx.progress) },
     );
+    let result: CommitResult;
+    try {
+      [, result] = await Promise.all([downloading, committing]);
+    } catch (err) {
+      abort.abort(err);
+      for (const d of downloads) d.reject(err); // layers whose download never started
+      // Both sides must have stopped before the lease is dropped and its garbage collected.
+      await Promise.allSettled([downloading, committing]);
+      throw err;
+    }
     return { reference: shown, digest: top.digest, id: result.id, downloaded: true };
   });
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** A promise settled from outside; its rejection counts as handled until someone awaits it. */
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 /** The tags of a repository, for `pull --all-tags`. */

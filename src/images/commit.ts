@@ -26,6 +26,11 @@ export interface LayerBlob {
   mediaType: string;
   /** Overrides the compression named by the media type (e.g. sniffed from a docker archive). */
   compression?: Compression;
+  /**
+   * Settles when the blob is in the content store, for a commit that starts while blobs still
+   * arrive (pull): each layer unpacks as soon as its own download is done. Absent: already there.
+   */
+  ready?: Promise<void>;
 }
 
 /** What is needed to commit an image. */
@@ -108,6 +113,7 @@ export async function commitImage(deps: CommitDeps, img: NewImage, lease: Lease,
     lease.add('blob', layer.digest);
     const compression = layer.compression ?? compressionOf(layer.mediaType);
     if (compression === undefined) throw errors.invalid(`unsupported layer media type ${layer.mediaType}`);
+    await layer.ready;
     const id = shortId(layer.digest);
     ctx.progress?.({ kind: 'progress', id, action: 'Loading layer', current: 0, total: layer.size });
     const info = await deps.snapshots.unpack(
