@@ -12,9 +12,10 @@ cd "$(dirname "$0")/.."
 # archive reader and writer that the tests check interoperability against; attr: getfattr in
 # tests; docker-registry: the OCI Distribution registry (distribution 2.8) that the pull/push
 # tests run against; apache2-utils: htpasswd, for that registry's basic-auth test; openssl:
-# certificates for its token-auth test; python3/make/g++: node-gyp for better-sqlite3 and
+# certificates for its token-auth test; zstd: decompresses zstd layers (Node 20's zlib has no
+# zstd); python3/make/g++: node-gyp for better-sqlite3 and
 # gantry's own native addon.
-APT_PACKAGES=(busybox-static runc crun conmon tini procps util-linux skopeo attr docker-registry apache2-utils openssl python3 make g++ git ca-certificates)
+APT_PACKAGES=(busybox-static runc crun conmon tini procps util-linux skopeo attr docker-registry apache2-utils openssl zstd python3 make g++ git ca-certificates)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
