@@ -37,6 +37,8 @@ export function progressRenderer(out: NodeJS.WriteStream, style: ProgressStyle =
   };
   return (e) => {
     if (e.kind === 'message') {
+      // A line no item owns: counted, so moving up to an item's line stays right.
+      lines.push(`\n${lines.length}`);
       out.write(`${e.text}\n`);
       return;
     }
