@@ -55,9 +55,9 @@ const RESUMES = 5;
 
 /** Pulls `ref` (normalized, with a tag or digest). */
 export async function pullImage(deps: PullDeps, ref: Reference, options: PullOptions = {}, ctx: OpContext = {}): Promise<PullResult> {
-  const client = await deps.registries.client(ref.domain);
   const reference = ref.digest ?? ref.tag ?? 'latest';
-  const top = await fetchTop(deps, client, ref, reference, ctx.signal);
+  // `client`: the registry that served the manifest (a mirror, or the reference's own).
+  const { top, client } = await fetchTop(deps, ref, reference, ctx.signal);
   const repo = repositoryName({ ...ref, tag: undefined, digest: undefined });
   const names: NameRecord[] = [{ name: `${repo}@${top.digest}`, kind: 'digest' }];
   if (ref.tag !== undefined && ref.digest === undefined) names.unshift({ name: formatReference({ ...ref, digest: undefined }), kind: 'tag' });
@@ -178,20 +178,26 @@ function pullProgress(sink: NonNullable<OpContext['progress']>): NonNullable<OpC
   };
 }
 
-async function fetchTop(deps: PullDeps, client: RegistryClient, ref: Reference, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
-  const shown = formatReference(ref);
-  // Docker Hub pulls go to a configured mirror first, and to the Hub when no mirror has it.
+async function fetchTop(
+  deps: PullDeps,
+  ref: Reference,
+  reference: string,
+  signal?: AbortSignal,
+): Promise<{ top: FetchedManifest; client: RegistryClient }> {
+  // Docker Hub pulls go to a configured mirror first, and to the Hub when no mirror has it;
+  // the blobs then come from where the manifest came from.
   for (const mirror of await deps.registries.mirrors(ref.domain)) {
     try {
-      return await mirror.getManifest(ref.path, reference, signal);
+      return { top: await mirror.getManifest(ref.path, reference, signal), client: mirror };
     } catch (err) {
       if (signal?.aborted) throw err;
     }
   }
+  const client = await deps.registries.client(ref.domain);
   try {
-    return await client.getManifest(ref.path, reference, signal);
+    return { top: await client.getManifest(ref.path, reference, signal), client };
   } catch (err) {
-    throw pullError(err, ref, shown);
+    throw pullError(err, ref, formatReference(ref));
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxSandbox, destroyWithContainers } from '../support/containers.js';
@@ -120,6 +120,24 @@ describe('gantry pull/push', { skip: needsRoot }, () => {
       const id = async (sb: Sandbox) => (await ok(sb, ['image', 'inspect', '-f', '{{.Id}}', name])).stdout;
       // Same ID: same config, whose diff IDs the unpack verified against the layer's bytes.
       assert.equal(await id(fresh), await id(src));
+    } finally {
+      await destroyWithContainers(fresh);
+    }
+  });
+
+  it('pulls Docker Hub names through a configured registry mirror', async () => {
+    // The mirror holds library/mirrored:1, so Docker Hub itself is never asked.
+    await src.ok(['tag', `${reg.host}/pb/busybox:1`, `${reg.host}/library/mirrored:1`], env());
+    await ok(src, ['push', `${reg.host}/library/mirrored:1`]);
+    const daemonJson = join(configDir, 'daemon.json');
+    await writeFile(daemonJson, JSON.stringify({ 'registry-mirrors': [`http://${reg.host}`] }));
+    const fresh = await Sandbox.create('gantry-e2e-mirror-');
+    try {
+      const pulled = await fresh.ok(['pull', 'mirrored:1'], { env: { DOCKER_CONFIG: configDir, GANTRY_DAEMON_CONFIG: daemonJson } });
+      assert.match(pulled.stdout, /^Status: Downloaded newer image for mirrored:1$/m);
+      assert.match(pulled.stdout, /^docker\.io\/library\/mirrored:1$/m);
+      const id = async (sb: Sandbox, ref: string) => (await ok(sb, ['image', 'inspect', '-f', '{{.Id}}', ref])).stdout;
+      assert.equal(await id(fresh, 'mirrored:1'), await id(src, `${reg.host}/pb/busybox:1`));
     } finally {
       await destroyWithContainers(fresh);
     }
