@@ -10,6 +10,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
@@ -363,6 +364,38 @@ static napi_value CreateNetns(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * markTopdir(path): sets the inode flag FS_TOPDIR_FL (`chattr +T`) on directory `path`, so
+ * ext2/3/4 place each new subdirectory in a block group of its own (as for directories at
+ * the top of the file system) rather than next to `path`. True when the flag is set; false
+ * when the file system has no such flags (not ext*, e.g. tmpfs or overlay).
+ */
+static napi_value MarkTopdir(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = get_string(env, argv, argc, 0, "path must be a string without NUL bytes");
+  if (path == NULL) return NULL;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    throw_errno(env, errno, "open", path);
+    free(path);
+    return NULL;
+  }
+  int flags = 0, err = 0, supported = 1;
+  if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) err = errno;
+  else if (!(flags & FS_TOPDIR_FL)) {
+    flags |= FS_TOPDIR_FL;
+    if (ioctl(fd, FS_IOC_SETFLAGS, &flags) != 0) err = errno;
+  }
+  close(fd);
+  if (err == ENOTTY || err == EOPNOTSUPP || err == EINVAL || err == ENOSYS) supported = 0, err = 0;
+  if (err != 0) throw_errno(env, err, "ioctl", path);
+  else napi_get_boolean(env, supported, &result);
+  free(path);
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -370,7 +403,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   } fns[] = {{"mknod", Mknod},       {"lsetxattr", Lsetxattr}, {"lgetxattr", Lgetxattr},
              {"llistxattr", Llistxattr}, {"mount", Mount},     {"umount2", Umount2},
              {"seqpacketConnect", SeqpacketConnect}, {"shutdown", Shutdown}, {"flock", Flock},
-             {"createNetns", CreateNetns}};
+             {"createNetns", CreateNetns}, {"markTopdir", MarkTopdir}};
   static const struct {
     const char *name;
     double value;

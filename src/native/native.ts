@@ -57,6 +57,7 @@ interface Addon extends Record<keyof typeof CONSTANTS, number> {
   shutdown(fd: number, how: number): void;
   flock(fd: number, operation: number): boolean;
   createNetns(path: string): void;
+  markTopdir(path: string): boolean;
 }
 
 let addon: Addon | undefined;
@@ -111,6 +112,14 @@ export function llistxattr(path: string): string[] {
  */
 export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
   load().mount(source, target, fstype, flags, data);
+}
+
+/**
+ * Sets FS_TOPDIR_FL (`chattr +T`) on directory `path`: ext2/3/4 then start each new
+ * subdirectory in a block group of its own. False when the file system has no inode flags.
+ */
+export function markTopdir(path: string): boolean {
+  return load().markTopdir(path);
 }
 
 /** umount2(2); `flags` is 0 or MNT_DETACH. */
