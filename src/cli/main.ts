@@ -10,6 +10,7 @@ import { createContext, type CliContext } from './context.js';
 import { EXIT_USAGE, exitCodeOf, renderError, UsageError } from './errors.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerSearchCommand } from './commands/search.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerVolumeCommands } from './commands/volumes.js';
 
@@ -27,6 +28,7 @@ export function buildProgram(getCtx: () => CliContext): Command {
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
   registerContainerCommands(program, getCtx);
   registerImageCommands(program, getCtx);
+  registerSearchCommand(program, getCtx);
   registerSystemCommands(program, getCtx);
   registerVolumeCommands(program, getCtx);
   return program;

@@ -18,6 +18,7 @@ import { type PullOptions, type PullResult, pullImage, remoteTags } from '../dis
 import { type PushResult, pushImage } from '../distribution/push.js';
 import { type Credentials, credentialKey } from '../distribution/credentials.js';
 import { Registries } from '../distribution/registries.js';
+import { type SearchOptions, type SearchResult, searchRegistry } from '../distribution/search.js';
 import { type FetchedManifest, RegistryError } from '../distribution/registry-client.js';
 import { type Db, openDatabase } from '../metadata/database.js';
 import { OverlaySnapshotter } from '../snapshots/overlay-snapshotter.js';
@@ -192,6 +193,11 @@ export class Engine {
     }
   }
 
+  /** `search`: repositories matching `term` in the registry it names (Docker Hub by default). */
+  search(term: string, options: SearchOptions = {}): Promise<SearchResult[]> {
+    return searchRegistry(this.registries, term, options);
+  }
+
   /** `push`: the image a local name points at, to the registry of that name. */
   push(name: string, ctx: OpContext = {}): Promise<PushResult> {
     const ref = normalizeReference(name);
@@ -250,6 +256,7 @@ export type { HistoryRow, ImageInspect, ImageSummary } from '../images/image-vie
 export type { PruneReport, RemoveEvent } from '../images/image-service.js';
 export type { LoadedImage } from '../images/archive-load.js';
 export { parseImageFilters, type ImageFilter } from '../images/filters.js';
+export type { SearchFilterArg, SearchOptions, SearchResult } from '../distribution/search.js';
 export type { VolumeInfo } from '../core/container-types.js';
 export type { VolumePruneReport, VolumeUsage } from '../volumes/volume-service.js';
 export type {
