@@ -1,8 +1,8 @@
 /**
  * HTTP for the registry client: keep-alive connections, redirects that never carry the
  * Authorization header to another host, and retries with backoff for the failures a registry
- * (or the network in front of it) produces transiently — connection resets, 5xx, and 429 with
- * its Retry-After.
+ * (or the network in front of it) produces transiently — connection resets, 5xx, 429 with its
+ * Retry-After, and a small body that breaks off after the headers (see {@link readBody}).
  *
  * node:http rather than fetch: blob bodies stream into the content store with back-pressure,
  * uploads stream from it with a known length, and a response can be abandoned half-read
@@ -12,7 +12,7 @@ import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'n
 import type { Agent as HttpsAgent } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { errors, GantryError } from '../core/errors.js';
+import { errors, GantryError, isGantryError } from '../core/errors.js';
 
 /** One request. A body is a buffer or a function that opens a fresh stream (so it can be retried). */
 export interface HttpRequest {
@@ -87,7 +87,13 @@ export class Transport {
         continue;
       }
       const again = retry && attempt < MAX_ATTEMPTS && (res.status === 429 || res.status >= 500);
-      if (!again) return res;
+      if (!again) {
+        sent.set(res, {
+          method: req.method,
+          resend: retry ? (n) => sleep(this.backoffMs * 2 ** (n - 1), req.signal).then(() => this.send(req)) : undefined,
+        });
+        return res;
+      }
       const wait = res.status === 429 ? retryAfter(res.headers['retry-after']) : undefined;
       res.body.resume();
       await sleep(wait ?? this.backoffMs * 2 ** (attempt - 1), req.signal);
@@ -143,8 +149,44 @@ export class Transport {
   }
 }
 
-/** Reads a whole (small) response body; refuses more than `limit` bytes. */
+/** How a response was asked for: its method, and how to ask again when its request may be retried. */
+interface Sent {
+  method: string;
+  /** Sends the request again after the backoff of retry `n` (1, 2, ...). */
+  resend?: (n: number) => Promise<HttpResponse>;
+}
+
+// NOTE: kept beside the responses rather than in them so that HttpResponse stays plain data.
+const sent = new WeakMap<HttpResponse, Sent>();
+
+/**
+ * Reads a whole (small) response body; refuses more than `limit` bytes.
+ *
+ * A body that breaks off (the connection closed or reset after the headers) is fetched again,
+ * with backoff and as often as a failed request is sent again, when its request may be retried;
+ * `res` then describes the answer whose body was read. Otherwise the failure is one network
+ * error, worded as Go words it ("unexpected EOF").
+ */
 export async function readBody(res: HttpResponse, limit = 8 << 20): Promise<Buffer> {
+  const { method, resend } = sent.get(res) ?? { method: 'GET' };
+  for (let retry = 1; ; retry++) {
+    try {
+      return await readAll(res, limit);
+    } catch (err) {
+      if (isGantryError(err)) throw err; // over the limit
+      const failure = describeNetworkError(err, method, res.url);
+      if (!resend || retry >= MAX_ATTEMPTS || failure.name === 'AbortError') throw failure;
+      const again = await resend(retry);
+      if (again.status !== res.status) {
+        again.body.resume();
+        throw failure;
+      }
+      Object.assign(res, again);
+    }
+  }
+}
+
+async function readAll(res: HttpResponse, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -168,7 +210,9 @@ function describeNetworkError(err: unknown, method: string, url: URL): Error {
       ? `dial tcp ${url.host}: connect: connection refused`
       : e.code === 'ENOTFOUND'
         ? `dial tcp: lookup ${url.hostname}: no such host`
-        : e.message;
+        : e.message === 'aborted' // node:http's word for a body cut short
+          ? 'unexpected EOF'
+          : e.message;
   const wrapped = new GantryError('UNAVAILABLE', `${what}: ${reason}`, { cause: err });
   (wrapped as GantryError & { errno?: string }).errno = e.code;
   return wrapped;
