@@ -36,6 +36,14 @@ export function basicAuth(creds: Credentials): string {
   return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
 }
 
+/**
+ * The token server refused the credentials (401) or the request (403). The message is the
+ * reason as Docker words it ("unauthorized: incorrect username or password"); the registry
+ * client prefixes the registry request the token was for, as Docker does
+ * (`Get "https://host/v2/": unauthorized: ...`), since that is what the user asked for.
+ */
+export class TokenRefusedError extends GantryError {}
+
 interface CachedToken {
   token: string;
   expires: number;
@@ -67,7 +75,7 @@ export class TokenSource {
     const res = await this.transport.send({ method: 'GET', url, headers, signal });
     const body = await readBody(res, 1 << 20);
     if (res.status === 401 || res.status === 403) {
-      throw new GantryError(res.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', `Get "${url.origin}${url.pathname}": unauthorized: incorrect username or password`);
+      throw new TokenRefusedError(res.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', `unauthorized: ${refusalReason(body) ?? 'authentication required'}`);
     }
     if (res.status !== 200) {
       throw new GantryError('UNAVAILABLE', `token server ${url.origin}${url.pathname} answered ${res.status}`);
@@ -84,5 +92,19 @@ export class TokenSource {
     const ttl = Math.max(parsed.expires_in ?? 60, 60);
     this.cache.set(key, { token, expires: Date.now() + (ttl - 10) * 1000 });
     return token;
+  }
+}
+
+/**
+ * The reason in a token server's error body: `{"details": "..."}` (Docker Hub, docker_auth) or
+ * a distribution error body `{"errors": [{"message": "..."}]}`.
+ */
+function refusalReason(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { details?: unknown; errors?: { message?: unknown }[] };
+    const reason = parsed.details ?? parsed.errors?.[0]?.message;
+    return typeof reason === 'string' && reason !== '' ? reason : undefined;
+  } catch {
+    return undefined;
   }
 }

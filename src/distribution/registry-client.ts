@@ -11,7 +11,7 @@
 import type { Readable } from 'node:stream';
 import { type Digest, isDigest, sha256 } from '../core/digest.js';
 import { errors, type ErrorCode, GantryError } from '../core/errors.js';
-import { basicAuth, type Challenge, parseChallenges, TokenSource } from './auth.js';
+import { basicAuth, type Challenge, parseChallenges, TokenRefusedError, TokenSource } from './auth.js';
 import type { Credentials } from './credentials.js';
 import { type HttpRequest, type HttpResponse, networkErrno, readBody, type Transport } from './transport.js';
 
@@ -101,18 +101,15 @@ export class RegistryClient {
   }
 
   /**
-   * Checks the credentials against the registry, as `login` does: for Basic, `/v2/` must
-   * answer 200 with them; for Bearer, the token server must issue a token.
+   * Checks the credentials against the registry, as Docker's `login` does: `/v2/` must answer
+   * 200 with them — sent as they are (Basic), or exchanged at the token server for a token
+   * without scope (Bearer), which the registry then verifies.
    */
   async checkLogin(signal?: AbortSignal): Promise<void> {
     await this.ping(signal);
     if (!this.challenge) return;
-    if (this.challenge.scheme === 'bearer') {
-      await this.tokens?.token([], signal);
-      return;
-    }
     const url = new URL('/v2/', this.base);
-    const res = await this.options.transport.send({ method: 'GET', url, headers: this.authHeader(), signal });
+    const res = await this.request({ method: 'GET', url, signal }, []);
     res.body.resume();
     if (res.status !== 200) {
       throw new GantryError(codeOfStatus(res.status), `login attempt to ${url.href} failed with status: ${res.status} ${statusText(res.status)}`);
@@ -240,11 +237,19 @@ export class RegistryClient {
     return tags;
   }
 
-  /** Sends a request with the authorization for `scopes`; a 401 refreshes the token once. */
+  /** Sends a request with the authorization for `scopes` (a token fetched or renewed first when needed). */
   async request(req: HttpRequest, scopes: readonly string[]): Promise<HttpResponse> {
     await this.ping(req.signal);
-    const res = await this.options.transport.send({ ...req, headers: { ...req.headers, ...(await this.authFor(scopes, req.signal)) } });
-    return res;
+    let auth: Record<string, string>;
+    try {
+      auth = await this.authFor(scopes, req.signal);
+    } catch (err) {
+      // Docker's wording names the registry request, not the token server's URL.
+      if (!(err instanceof TokenRefusedError)) throw err;
+      const op = req.method.charAt(0) + req.method.slice(1).toLowerCase(); // Go's url.Error: "Get", "Head"
+      throw new GantryError(err.code, `${op} "${req.url.href}": ${err.message}`, { cause: err });
+    }
+    return this.options.transport.send({ ...req, headers: { ...req.headers, ...auth } });
   }
 
   /** The URL of `path` under `/v2/`, once the ping has settled the scheme. */
@@ -334,10 +339,14 @@ export async function errorOf(res: HttpResponse): Promise<RegistryError> {
       // Not a distribution error body (a proxy's page, or empty): fall back to the status.
     }
   }
+  // NOTE: a 401 without an error body (the answer to a HEAD has none) reads as Docker reads
+  // it: distribution's UNAUTHORIZED error, "authentication required".
   const text =
     details.length > 0
       ? details.map((d) => `${d.code.toLowerCase().replace(/_/g, ' ')}: ${d.message || d.code.toLowerCase()}`).join('; ')
-      : `${res.status} ${statusText(res.status)}`;
+      : res.status === 401
+        ? 'unauthorized: authentication required'
+        : `${res.status} ${statusText(res.status)}`;
   return new RegistryError(res.status, details, text);
 }
 
