@@ -24,6 +24,7 @@ import type { NameRecord } from '../images/image-store.js';
 import type { ImportDeps } from '../images/import.js';
 import type { Lease } from '../metadata/leases.js';
 import { type FetchedManifest, RegistryError, type RegistryClient } from './registry-client.js';
+import { LayerTee, PullProgress } from './layer-tee.js';
 import type { Registries } from './registries.js';
 import { networkErrno } from './transport.js';
 
@@ -89,29 +90,34 @@ export async function pullImage(deps: PullDeps, ref: Reference, options: PullOpt
         `image with reference ${shown} was found but does not match the specified platform: wanted ${formatPlatform(wanted)}, actual: ${formatPlatform({ os: config.os, architecture: config.architecture ?? '', variant: config.variant })}`,
       );
     }
-    // Downloads and unpacking overlap: the commit starts at once and unpacks each layer as
-    // soon as its blob is stored. A failure on either side aborts the other.
+    // Downloads and unpacking overlap: the commit starts at once, and each layer unpacks from
+    // its download's bytes as they arrive (see layer-tee.ts). A failure on either side aborts
+    // the other.
     const abort = new AbortController();
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, abort.signal]) : abort.signal;
+    const progress = ctx.progress && new PullProgress(ctx.progress);
     const downloads = parsed.layers.map(() => deferred());
+    const tees = await Promise.all(parsed.layers.map(async (l) => ((await deps.content.info(l.digest)) ? undefined : new LayerTee())));
+    let stopping = false;
+    let downloadError: unknown; // the first download failure not caused by an abort
     const downloading = mapLimit(parsed.layers, DOWNLOADS, async (layer, i) => {
+      if (stopping) throw errors.canceled(); // its deferred is rejected already
       const done = downloads[i] as Deferred;
       try {
         const id = shortId(layer.digest);
         lease.add('blob', layer.digest);
-        if (await deps.content.info(layer.digest)) {
-          ctx.progress?.({ kind: 'done', id, action: 'Already exists' });
+        const tee = tees[i];
+        if (!tee) {
+          progress?.download({ kind: 'done', id, action: 'Already exists' });
         } else {
-          ctx.progress?.({ kind: 'progress', id, action: 'Pulling fs layer' });
-          await deps.content.write(
-            resumable((start) => client.openBlob(ref.path, layer.digest, start, signal), layer.size, { ...ctx, signal }, id),
-            { digest: layer.digest, size: layer.size },
-            signal,
-          );
-          ctx.progress?.({ kind: 'progress', id, action: 'Download complete' });
+          progress?.download({ kind: 'progress', id, action: 'Pulling fs layer' });
+          const bytes = resumable((start) => client.openBlob(ref.path, layer.digest, start, signal), layer.size, { progress: progress?.download, signal }, id);
+          await deps.content.write(tee.feed(bytes, signal), { digest: layer.digest, size: layer.size }, signal);
+          progress?.downloaded(id);
         }
         done.resolve();
       } catch (err) {
+        if (!abort.signal.aborted) downloadError ??= err;
         done.reject(err);
         throw err;
       }
@@ -120,22 +126,28 @@ export async function pullImage(deps: PullDeps, ref: Reference, options: PullOpt
       deps,
       {
         configBytes,
-        layers: parsed.layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, ready: downloads[i]?.promise })),
+        layers: parsed.layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, ready: downloads[i]?.promise, incoming: tees[i] })),
         names,
         manifest: { bytes: manifest.bytes, mediaType: manifest.mediaType },
       },
       lease,
-      { signal, progress: ctx.progress && pullProgress(ctx.progress) },
+      { signal, progress: progress?.commit },
     );
     let result: CommitResult;
     try {
       [, result] = await Promise.all([downloading, committing]);
     } catch (err) {
-      abort.abort(err);
-      for (const d of downloads) d.reject(err); // layers whose download never started
+      stopping = true; // no download starts any more
+      for (const tee of tees) tee?.release(err); // none waits for an unpack, none is read on
+      for (const d of downloads) d.reject(err); // nor an unpack for a download
+      // Corrupt data: the downloads in flight finish first, because a blob failing its digest
+      // explains a layer that fails to unpack better than the unpack's own error does.
+      const corrupt = isGantryError(err, 'DATA_LOSS') || isGantryError(err, 'INVALID_ARGUMENT');
+      if (!corrupt) abort.abort(err);
       // Both sides must have stopped before the lease is dropped and its garbage collected.
       await Promise.allSettled([downloading, committing]);
-      throw err;
+      abort.abort(err);
+      throw downloadError ?? err;
     }
     return { reference: shown, digest: top.digest, id: result.id, downloaded: true };
   });
@@ -169,14 +181,6 @@ export async function remoteTags(deps: PullDeps, ref: Reference, signal?: AbortS
   }
 }
 
-// commitImage reports unpacking as load does; a pull words it as Docker's pull does.
-function pullProgress(sink: NonNullable<OpContext['progress']>): NonNullable<OpContext['progress']> {
-  return (e) => {
-    if (e.kind === 'progress' && e.action === 'Loading layer') sink({ ...e, action: 'Extracting' });
-    else if (e.kind === 'done' && e.action === 'Loading layer') sink({ ...e, action: 'Pull complete' });
-    else sink(e);
-  };
-}
 
 async function fetchTop(
   deps: PullDeps,

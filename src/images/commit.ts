@@ -7,6 +7,7 @@
  * in one transaction. A crash before that transaction leaves only unreferenced files, which
  * the next garbage collection removes; a crash after it leaves a complete image.
  */
+import type { Readable } from 'node:stream';
 import type { ContentStore } from '../content/content-store.js';
 import { chainIds, type Digest, shortId } from '../core/digest.js';
 import { errors } from '../core/errors.js';
@@ -17,7 +18,7 @@ import type { Db } from '../metadata/database.js';
 import { createLease, type Lease } from '../metadata/leases.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import type { ImageStore, LayerRecord, MovedName, NameRecord } from './image-store.js';
-import { type Compression, compressionOf, openLayer } from './layer-stream.js';
+import { type Compression, compressionOf, decompress, openLayer } from './layer-stream.js';
 
 /** A layer blob that is already in the content store. */
 export interface LayerBlob {
@@ -28,9 +29,15 @@ export interface LayerBlob {
   compression?: Compression;
   /**
    * Settles when the blob is in the content store, for a commit that starts while blobs still
-   * arrive (pull): each layer unpacks as soon as its own download is done. Absent: already there.
+   * arrive (pull). Absent: already there. The image is recorded only once every layer's is.
    */
   ready?: Promise<void>;
+  /**
+   * The blob's bytes as they arrive, to unpack from instead of waiting for `ready` and reading
+   * the store. `release` is called when the unpack is over, whether it read them or not (a
+   * snapshot that already exists needs none).
+   */
+  incoming?: { open(): Readable; release(): void };
 }
 
 /** What is needed to commit an image. */
@@ -113,22 +120,28 @@ export async function commitImage(deps: CommitDeps, img: NewImage, lease: Lease,
     lease.add('blob', layer.digest);
     const compression = layer.compression ?? compressionOf(layer.mediaType);
     if (compression === undefined) throw errors.invalid(`unsupported layer media type ${layer.mediaType}`);
-    await layer.ready;
+    const { incoming } = layer;
+    if (!incoming) await layer.ready;
     const id = shortId(layer.digest);
     ctx.progress?.({ kind: 'progress', id, action: 'Loading layer', current: 0, total: layer.size });
-    const info = await deps.snapshots.unpack(
-      {
-        chainId: chains[i] as Digest,
-        parent: i === 0 ? '' : (chains[i - 1] as string),
-        diffId: diffIds[i] as Digest,
-        open: () => openLayer(deps.content, layer.digest, compression),
-      },
-      lease,
-      ctx.signal,
-    );
+    const info = await deps.snapshots
+      .unpack(
+        {
+          chainId: chains[i] as Digest,
+          parent: i === 0 ? '' : (chains[i - 1] as string),
+          diffId: diffIds[i] as Digest,
+          open: async () =>
+            incoming ? decompress(incoming.open(), compression, `layer ${layer.digest}`) : openLayer(deps.content, layer.digest, compression),
+        },
+        lease,
+        ctx.signal,
+      )
+      .finally(() => incoming?.release());
     ctx.progress?.({ kind: 'done', id, action: 'Loading layer' });
     return info.size;
   });
+
+  await Promise.all(img.layers.map((l) => l.ready));
 
   const layerType = (l: LayerBlob) => (img.manifest ? l.mediaType : ociLayerType(l));
   const manifest: ImageManifest = {

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { type Digest, Digester, digestHex } from '../core/digest.js';
 import { errors, isErrno } from '../core/errors.js';
 import { abandoned } from '../core/process-alive.js';
@@ -88,8 +88,10 @@ export class OverlaySnapshotter implements Snapshotter {
         },
       });
       const source = await req.open();
-      source.on('error', (err) => hashing.destroy(err));
-      const { size } = await applyLayer(source.pipe(hashing), fs, { signal });
+      // pipeline rather than pipe: it also passes on an error the source had before anyone
+      // listened (a pull's download that failed while this unpack was starting).
+      pipeline(source, hashing, () => undefined);
+      const { size } = await applyLayer(hashing, fs, { signal });
       // Hash what the tar reader left unread (end-of-archive padding is part of the diff ID).
       hashing.unpipe();
       for await (const chunk of hashing) void chunk;
