@@ -86,3 +86,21 @@ export async function main(argv: string[]): Promise<number> {
     ctx?.close();
   }
 }
+
+/**
+ * Runs the CLI as the process: its exit code becomes the process's. Should the command stop
+ * with its work unfinished — a promise nothing will ever settle, so the event loop runs dry —
+ * it fails with exit code 1 and says so, where Node would otherwise exit 0 in silence.
+ */
+export async function runProcess(argv: string[]): Promise<void> {
+  const stranded = () => {
+    process.stderr.write('Error: internal error: gantry stopped with the command unfinished (it waited for something that could never happen)\n');
+    process.exitCode = 1;
+  };
+  process.once('beforeExit', stranded);
+  try {
+    process.exitCode = await main(argv);
+  } finally {
+    process.off('beforeExit', stranded);
+  }
+}

@@ -7,9 +7,9 @@
  * that would be frozen into the snapshot (see docs/architecture.md).
  */
 import { startupSnapshot } from 'node:v8';
-import { main } from './main.js';
+import { runProcess } from './main.js';
 
 startupSnapshot.setDeserializeMainFunction(async () => {
   // Started as `node --snapshot-blob BLOB ARGS...`: the arguments follow node's path.
-  process.exitCode = await main(process.argv.slice(1));
+  await runProcess(process.argv.slice(1));
 });
