@@ -32,11 +32,6 @@ async function blobsOf(reg: TestRegistry, repo: string, tag: string, auth?: stri
   return { config: manifest.config.digest, layer: layer.digest, size: layer.size };
 }
 
-/** Files of the store a failed pull must not leave: blobs, ingests, snapshots. */
-async function leftovers(sb: Sandbox): Promise<string[]> {
-  return (await sb.storeFiles()).filter((f) => /^\/content\/(blobs\/sha256|ingest)\/.|^\/snapshots\/./.test(f));
-}
-
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('gantry pull through a faulty network', { skip: needsRoot }, () => {
@@ -126,7 +121,7 @@ describe('gantry pull through a faulty network', { skip: needsRoot }, () => {
         const run = await sb.run(['run', '--rm', ref(), 'true'], env());
         assert.equal(run.code, 125, run.stderr);
         assert.match(run.stderr.split('\n').filter((l) => l.startsWith('Error')).join('\n') + '\n', line);
-        assert.deepEqual(await leftovers(sb), [], 'no blob, snapshot or image left');
+        assert.deepEqual(await sb.storeLeftovers(), [], 'no blob, snapshot or image left');
         assert.equal((await sb.ok(['images', '-q'], env())).stdout, '');
       });
       assert.ok(proxy.requests('GET', manifestPath).length >= 2, 'both commands asked for the manifest');
@@ -183,7 +178,7 @@ describe('gantry pull through a faulty network', { skip: needsRoot }, () => {
       const pull = await sb.run(['pull', ref()], env());
       assert.equal(pull.code, 1, pull.stderr);
       assert.equal(pull.stderr, `Error: Get "http://${proxy.host}/v2/faults/img/manifests/1": unexpected EOF\n`);
-      assert.deepEqual(await leftovers(sb), []);
+      assert.deepEqual(await sb.storeLeftovers(), []);
     });
     assert.equal(proxy.requests('GET', manifestPath).length, 4, 'the transport tried four times');
   });

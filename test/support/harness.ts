@@ -72,6 +72,14 @@ export class Sandbox {
     return out;
   }
 
+  /**
+   * What a failed operation must not leave: blobs, ingests and snapshots (finished ones, and
+   * unfinished ones under snapshots/tmp), but not the empty directories that hold them.
+   */
+  async storeLeftovers(): Promise<string[]> {
+    return (await this.storeFiles()).filter((f) => /^\/content\/(blobs\/sha256|ingest)\/.|^\/snapshots\/(?!tmp$)./.test(f));
+  }
+
   async destroy(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
     await rm(runDirOf(this.root), { recursive: true, force: true });
