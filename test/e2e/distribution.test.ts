@@ -101,6 +101,41 @@ describe('gantry pull/push', { skip: needsRoot }, () => {
     }
   });
 
+  it('pushes and pulls every tag with -a, pulls again with run --pull always, and inspects manifests verbosely', async () => {
+    const repo = `${reg.host}/tags/bb`;
+    await ok(src, ['tag', 'busybox', `${repo}:a`]);
+    await ok(src, ['tag', 'busybox', `${repo}:b`]);
+    const pushed = await ok(src, ['push', '-a', repo]);
+    assert.match(pushed.stdout, /^a: digest: sha256:[a-f0-9]{64} size: \d+$/m);
+    assert.match(pushed.stdout, /^b: digest: sha256:[a-f0-9]{64} size: \d+$/m);
+    const fresh = await Sandbox.create('gantry-e2e-alltags-');
+    try {
+      const pulled = await ok(fresh, ['pull', '-a', repo]);
+      assert.match(pulled.stdout, /^a: Pulling from tags\/bb$/m);
+      assert.match(pulled.stdout, /^b: Pulling from tags\/bb$/m);
+      const tags = (await ok(fresh, ['images', '--format', '{{.Tag}}', repo])).stdout.split('\n').filter(Boolean).sort();
+      assert.deepEqual(tags, ['a', 'b']);
+      const tagged = await run(fresh, ['pull', '-a', `${repo}:a`]);
+      assert.equal(tagged.code, 1);
+      assert.match(tagged.stderr, /tag can't be used with --all-tags\/-a/);
+
+      const always = await ok(fresh, ['run', '--rm', '--pull', 'always', `${repo}:a`, 'echo', 'again']);
+      assert.equal(always.stdout, 'again\n');
+      assert.match(always.stderr, new RegExp(`^Status: Image is up to date for ${repo}:a$`, 'm'));
+
+      const verbose = JSON.parse((await ok(fresh, ['manifest', 'inspect', '--verbose', `${repo}:a`])).stdout);
+      assert.match(verbose.Descriptor.digest, DIGEST);
+      assert.equal(verbose.Descriptor.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+      assert.equal(Buffer.from(verbose.Raw, 'base64').length, verbose.Descriptor.size);
+      assert.equal(verbose.OCIManifest.layers.length, 1);
+      const missing = await run(fresh, ['manifest', 'inspect', `${repo}:zzz`]);
+      assert.equal(missing.code, 1);
+      assert.equal(missing.stderr, `Error: no such manifest: ${repo}:zzz\n`);
+    } finally {
+      await destroyWithContainers(fresh);
+    }
+  });
+
   it('draws live progress bars on a terminal, and moves a layer above 16 MiB in a streamed upload', async () => {
     // 17 MiB of incompressible bytes: pushed with POST + PATCH + PUT rather than one PUT.
     const big = randomBytes(17 << 20);
