@@ -417,7 +417,16 @@ export class ContainerService {
   /** Removes what a run set up; safe to repeat. */
   private async teardown(rec: ContainerRecord): Promise<void> {
     const p = this.deps.paths;
-    if (existsSync(join(p.runtimeState, rec.id))) await this.runtimeFor(rec).delete(rec.id);
+    // `runc delete` (state and cgroups) runs while the rest is undone here: it does not touch
+    // the root file system or the network namespace of a container that has exited.
+    const deleting = existsSync(join(p.runtimeState, rec.id)) ? this.runtimeFor(rec).delete(rec.id) : undefined;
+    try {
+      unmountRootfs(p.rootfs(rec.id));
+      removeNetns(p.netns(rec.id));
+      rmSync(join(p.socketDir, rec.id), { force: true });
+    } finally {
+      await deleting;
+    }
     // conmon may still be finishing (it exits right after its exit files): stop it for good.
     if (rec.monitorPid > 0 && rec.monitorPid !== process.pid && processStartTime(rec.monitorPid) === rec.monitorStart) {
       try {
@@ -426,9 +435,6 @@ export class ContainerService {
         // gone
       }
     }
-    unmountRootfs(p.rootfs(rec.id));
-    removeNetns(p.netns(rec.id));
-    rmSync(join(p.socketDir, rec.id), { force: true });
   }
 
   // ---------------------------------------------------------------- stop, kill, pause
