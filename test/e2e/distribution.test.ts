@@ -6,6 +6,7 @@
  * each one clear error with Docker's exit code and nothing left in the store.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -155,6 +156,30 @@ describe('gantry pull/push', { skip: needsRoot }, () => {
       const id = async (sb: Sandbox) => (await ok(sb, ['image', 'inspect', '-f', '{{.Id}}', name])).stdout;
       // Same ID: same config, whose diff IDs the unpack verified against the layer's bytes.
       assert.equal(await id(fresh), await id(src));
+    } finally {
+      await destroyWithContainers(fresh);
+    }
+  });
+
+  it('a pull killed midway leaves no image, and the next pull completes it', async () => {
+    const name = `${reg.host}/big/img:1`; // the 17 MiB layer pushed by the test above
+    const fresh = await Sandbox.create('gantry-e2e-killpull-');
+    try {
+      for (const delay of [60, 200]) {
+        const child = spawn(GANTRY, ['--root', fresh.root, 'pull', '-q', name], { stdio: 'ignore', env: { ...process.env, ...env().env } });
+        const closed = new Promise((r) => child.once('close', r));
+        await new Promise((r) => setTimeout(r, delay));
+        child.kill('SIGKILL');
+        await closed;
+      }
+      const pulled = await ok(fresh, ['pull', name]);
+      assert.match(pulled.stdout, /^Status: (Downloaded newer image|Image is up to date) for /m);
+      const id = async (sb: Sandbox) => (await ok(sb, ['image', 'inspect', '-f', '{{.Id}}', name])).stdout;
+      assert.equal(await id(fresh), await id(src));
+      // What the killed pulls left is garbage: removing the image leaves an empty store.
+      await ok(fresh, ['rmi', name]);
+      await ok(fresh, ['image', 'prune', '-a', '-f']);
+      assert.deepEqual(await fresh.storeLeftovers(), []);
     } finally {
       await destroyWithContainers(fresh);
     }
