@@ -1,0 +1,116 @@
+/**
+ * Content checksums of context paths, the part of a COPY's cache key that says "the same
+ * bytes, the same metadata" (BuildKit's contenthash, in our own canonical form).
+ *
+ * A node's digest is sha256 over a canonical header (format version, type, mode, uid, gid,
+ * link target, device number), followed by the file's bytes for a file, or by one
+ * `name NUL digest LF` line per child, in byte order, for a directory. So a path enters a
+ * checksum as a child's name in its parent; a COPY's source path itself is part of the
+ * instruction's key, not of this digest, and renaming the directory being copied changes
+ * nothing inside it. mtime is left out (a fresh checkout must hit the cache); excluded paths
+ * are left out as the walker leaves them out.
+ *
+ * Lazy: only the paths a COPY asks for, and what is below them, are read; results are
+ * memoized for the life of the object (one build). Files are streamed, never held in memory.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import type { Digest } from '../../core/digest.js';
+import { errors, isErrno } from '../../core/errors.js';
+import { openContextFile, sortedNames, statEntry, type ContextEntry } from './context.js';
+import { cleanPath, type IgnoreMatcher } from './dockerignore.js';
+
+const HEADER_VERSION = 'gantry.context.v1';
+
+/** The canonical header of an entry (no name, no mtime). */
+function header(e: ContextEntry): string {
+  return [HEADER_VERSION, e.type, e.mode.toString(8), e.uid, e.gid, e.linkTarget ?? '', e.rdev ?? ''].join('\0') + '\0';
+}
+
+/** Checksums of the paths of one context, computed on demand and memoized. */
+export class ContextChecksums {
+  private readonly memo = new Map<string, Promise<Digest | undefined>>();
+
+  constructor(
+    private readonly contextDir: string,
+    private readonly ignore?: IgnoreMatcher,
+  ) {}
+
+  /**
+   * The digest of the context-relative `path` (`.` for the whole context): a file, a symlink
+   * (its target, not followed) or a directory tree. Throws NOT_FOUND when it is missing or
+   * excluded, in BuildKit's words, and INVALID_ARGUMENT when it leaves the context or goes
+   * through a symlink (resolving links inside the context is COPY's job).
+   */
+  async checksum(path: string): Promise<Digest> {
+    const p = cleanPath(path.replace(/^\/+/, ''));
+    if (p === '..' || p.startsWith('../')) {
+      throw errors.invalid(`${JSON.stringify(path)} is outside the build context`, { hint: 'COPY and ADD sources are relative to the build context' });
+    }
+    await this.assertNoSymlinkParents(p);
+    const digest = await this.digest(p);
+    if (digest === undefined) {
+      throw errors.notFound(`failed to compute cache key: "/${p === '.' ? '' : p}": not found`, {
+        hint: 'check that the path exists in the build context and is not excluded by .dockerignore',
+      });
+    }
+    return digest;
+  }
+
+  private async assertNoSymlinkParents(p: string): Promise<void> {
+    const parts = p === '.' ? [] : p.split('/');
+    for (let n = 1; n < parts.length; n++) {
+      const parent = parts.slice(0, n).join('/');
+      try {
+        if ((await lstat(join(this.contextDir, parent))).isSymbolicLink()) {
+          throw errors.invalid(`cannot checksum ${JSON.stringify(p)}: ${JSON.stringify(parent)} is a symbolic link`, {
+            hint: 'resolve the link first',
+          });
+        }
+      } catch (err) {
+        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return; // the lookup of p reports it
+        throw err;
+      }
+    }
+  }
+
+  private digest(p: string): Promise<Digest | undefined> {
+    let d = this.memo.get(p);
+    if (!d) {
+      d = this.compute(p);
+      this.memo.set(p, d);
+    }
+    return d;
+  }
+
+  private async compute(p: string): Promise<Digest | undefined> {
+    let entry: ContextEntry | undefined;
+    try {
+      entry = await statEntry(this.contextDir, p === '.' ? '' : p);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+      throw err;
+    }
+    if (entry === undefined) return undefined;
+    const excluded = p !== '.' && (this.ignore?.matches(p, entry.type === 'dir') ?? false);
+    if (excluded && !(entry.type === 'dir' && this.ignore!.mayContainIncluded(p))) return undefined;
+
+    const hash = createHash('sha256').update(header(entry));
+    if (entry.type === 'file') {
+      // NOTE: excluded can only be false here; a file is never "kept for its children".
+      for await (const chunk of await openContextFile(this.contextDir, p)) hash.update(chunk as Buffer);
+    } else if (entry.type === 'dir') {
+      let children = 0;
+      // NOTE: children one at a time: a wide directory must not open thousands of files at once.
+      for (const name of await sortedNames(join(this.contextDir, p))) {
+        const child = await this.digest(p === '.' ? name : `${p}/${name}`);
+        if (child === undefined) continue;
+        hash.update(`${name}\0${child}\n`);
+        children++;
+      }
+      if (excluded && children === 0) return undefined;
+    }
+    return `sha256:${hash.digest('hex')}`;
+  }
+}
