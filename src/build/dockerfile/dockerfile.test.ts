@@ -18,9 +18,9 @@ const sec = 1e9;
 
 describe('parseDockerfile: instruction forms', () => {
   const cases: [string, Record<string, unknown>][] = [
-    ['RUN echo hello', { kind: 'RUN', command: { args: ['echo hello'], shell: true, files: [] }, mountSpecs: [], mounts: [], network: 'default', security: 'sandbox' }],
-    ['RUN ["/bin/bash", "-c", "echo hello"]', { kind: 'RUN', command: { args: ['/bin/bash', '-c', 'echo hello'], shell: false, files: [] }, mountSpecs: [], mounts: [], network: 'default', security: 'sandbox' }],
-    ['RUN --network=none --security=insecure pip install x', { kind: 'RUN', command: { args: ['pip install x'], shell: true, files: [] }, mountSpecs: [], mounts: [], network: 'none', security: 'insecure' }],
+    ['RUN echo hello', { kind: 'RUN', command: { args: ['echo hello'], shell: true, files: [] }, mountSpecs: [], mounts: [], network: 'default', devices: [], security: 'sandbox' }],
+    ['RUN ["/bin/bash", "-c", "echo hello"]', { kind: 'RUN', command: { args: ['/bin/bash', '-c', 'echo hello'], shell: false, files: [] }, mountSpecs: [], mounts: [], network: 'default', devices: [], security: 'sandbox' }],
+    ['RUN --network=none --security=insecure pip install x', { kind: 'RUN', command: { args: ['pip install x'], shell: true, files: [] }, mountSpecs: [], mounts: [], network: 'none', devices: [], security: 'insecure' }],
     [
       'RUN --mount=type=cache,target=/root/.cache,sharing=locked --mount=type=secret,id=aws,target=/root/.aws/credentials,required make',
       {
@@ -32,10 +32,12 @@ describe('parseDockerfile: instruction forms', () => {
           { type: 'secret', id: 'aws', target: '/root/.aws/credentials', readOnly: true, required: true },
         ],
         network: 'default',
+        devices: [],
         security: 'sandbox',
       },
     ],
-    ['RUN --mount=target=/src,uid=$UID x', { kind: 'RUN', command: { args: ['x'], shell: true, files: [] }, mountSpecs: ['target=/src,uid=$UID'], mounts: undefined, network: 'default', security: 'sandbox' }],
+    ['RUN --mount=target=/src,uid=$UID x', { kind: 'RUN', command: { args: ['x'], shell: true, files: [] }, mountSpecs: ['target=/src,uid=$UID'], mounts: undefined, network: 'default', devices: [], security: 'sandbox' }],
+    ['RUN --device=vendor1.com/device=foo x', { kind: 'RUN', command: { args: ['x'], shell: true, files: [] }, mountSpecs: [], mounts: [], network: 'default', devices: ['vendor1.com/device=foo'], security: 'sandbox' }],
     ['CMD ["executable","param1","param2"]', { kind: 'CMD', command: { args: ['executable', 'param1', 'param2'], shell: false, files: [] } }],
     ['CMD ["param1","param2"]', { kind: 'CMD', command: { args: ['param1', 'param2'], shell: false, files: [] } }],
     ['CMD echo "This is a test." | wc -', { kind: 'CMD', command: { args: ['echo "This is a test." | wc -'], shell: true, files: [] } }],

@@ -62,6 +62,8 @@ export interface RunInstruction extends InstructionBase {
    */
   mounts: RunMount[] | undefined;
   network: 'default' | 'none' | 'host';
+  /** `--device` values as written (CDI device names with options). */
+  devices: string[];
   security: 'sandbox' | 'insecure';
 }
 export interface CmdInstruction extends InstructionBase {

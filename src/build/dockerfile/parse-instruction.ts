@@ -122,7 +122,7 @@ function run(node: Node, base: InstructionBase): RunInstruction {
   if (network !== 'default' && network !== 'none' && network !== 'host') throw new Error(`invalid network mode ${JSON.stringify(network)}`);
   const security = flags.string('security') ?? 'sandbox';
   if (security !== 'sandbox' && security !== 'insecure') throw new Error(`security ${JSON.stringify(security)} is not valid`);
-  return { kind: 'RUN', ...base, command: commandLine(node), mountSpecs, mounts, network, security };
+  return { kind: 'RUN', ...base, command: commandLine(node), mountSpecs, mounts, network, devices: flags.strings('device'), security };
 }
 
 /** Parses one node into its typed instruction. Throws plain Errors with BuildKit's wording. */

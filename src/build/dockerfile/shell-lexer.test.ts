@@ -113,6 +113,24 @@ describe('expand (one word)', () => {
     });
   }
 
+  // The examples of the Dockerfile reference, "Environment replacement".
+  const reference: [string, Record<string, string>, string][] = [
+    ['${variable:-word}', {}, 'word'],
+    ['${variable:+word}', { variable: 'x' }, 'word'],
+    ['${str#f*b}', { str: 'foobarbaz' }, 'arbaz'],
+    ['${str##f*b}', { str: 'foobarbaz' }, 'az'],
+    ['${string%b*}', { string: 'foobarbaz' }, 'foobar'],
+    ['${string%%b*}', { string: 'foobarbaz' }, 'foo'],
+    ['${string/ba/fo}', { string: 'foobarbaz' }, 'fooforbaz'],
+    ['${string//ba/fo}', { string: 'foobarbaz' }, 'fooforfoz'],
+    ['${FOO}', { FOO: '/bar' }, '/bar'],
+    ['\\$FOO', { FOO: '/bar' }, '$FOO'],
+    ['\\${FOO}', { FOO: '/bar' }, '${FOO}'],
+  ];
+  for (const [input, vars, want] of reference) {
+    it(`reference: ${input} -> ${want}`, () => assert.equal(expand(input, vars), want));
+  }
+
   it('takes a Map as the environment', () => {
     assert.equal(expand('${A}-$B', new Map([['A', '1'], ['B', '2']])), '1-2');
   });
