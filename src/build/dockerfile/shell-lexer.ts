@@ -8,7 +8,7 @@
  * ENTRYPOINT) are never expanded here; the shell does it.
  */
 import { errors } from '../../core/errors.js';
-import { shellPatternRegExp } from './shell-pattern.js';
+import { goTemplate, patternOrThrow, trimPrefix, trimSuffix } from './shell-pattern.js';
 
 /** Variables visible to an expansion: a Map or a plain record (undefined = unset). */
 export type ExpansionEnv = ReadonlyMap<string, string> | Readonly<Record<string, string | undefined>>;
@@ -337,55 +337,6 @@ class ShellWord {
     while ([' ', '\t', '\r'].map(cp).includes(this.peek())) space += String.fromCodePoint(this.next());
     return '<<' + space;
   }
-}
-
-/** Go's regexp template expansion for a pattern without groups. */
-function goTemplate(template: string, match: string): string {
-  return template.replace(/\$(\$|\{(\w+)\}|(\w+))/g, (all, _x: string, braced?: string, bare?: string) => {
-    if (all === '$$') return '$';
-    const name = braced ?? bare ?? '';
-    return name === '0' ? match : '';
-  });
-}
-
-function patternOrThrow(pattern: string, greedy: boolean, anchored: boolean, global = false): RegExp {
-  try {
-    return shellPatternRegExp(pattern, greedy, anchored, global);
-  } catch (err) {
-    throw new Error(`invalid pattern (${pattern}) in substitution: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-function trimPrefix(pattern: string, value: string, greedy: boolean): string {
-  const m = patternOrThrow(pattern, greedy, true).exec(value);
-  return m ? value.slice(m.index + m[0].length) : value;
-}
-
-/** Reverses a pattern but keeps each escape before the character it escapes. */
-function reversePattern(pattern: string): string {
-  const chars = Array.from(pattern);
-  const out: string[] = new Array<string>(chars.length);
-  const last = chars.length - 1;
-  for (let i = 0; i <= last; ) {
-    const c = chars[i] as string;
-    if (c === '\\' && i !== last) {
-      out[last - i - 1] = c;
-      out[last - i] = chars[i + 1] as string;
-      i += 2;
-    } else {
-      out[last - i] = c;
-      i++;
-    }
-  }
-  return out.join('');
-}
-
-const reverse = (s: string): string => Array.from(s).reverse().join('');
-
-function trimSuffix(pattern: string, value: string, greedy: boolean): string {
-  // NOTE: a regular expression finds leftmost matches only, so the shortest/longest suffix is
-  // found as a prefix of the reversed value with the reversed pattern (as BuildKit does).
-  return reverse(trimPrefix(reversePattern(pattern), reverse(value), greedy));
 }
 
 const DEFAULTS: Required<ShellLexOptions> = {
