@@ -1,0 +1,244 @@
+/**
+ * Unpacks a build context sent as a tar stream (`gantry build - < ctx.tar`) into a private
+ * directory, as Docker's daemon does with the context it receives (moby's
+ * remotecontext.FromArchive → chrootarchive.Untar): modes, owners and times are kept as the
+ * archive has them (a later `COPY` decides the owners in the image, `--chown` or 0:0), and
+ * nothing in the archive can write outside the directory.
+ *
+ * A context is not a layer: `.wh.` names are ordinary files here, and there are no xattrs to
+ * keep (COPY does not carry them).
+ */
+import {
+  chmodSync, closeSync, constants as fsConstants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync,
+  lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
+import { errors, isErrno, isGantryError } from '../../core/errors.js';
+import { mknod } from '../../native/native.js';
+
+/** Options of {@link extractContextTar}. */
+export interface ExtractOptions {
+  /** Aborting stops the unpack and rejects with CANCELED. */
+  signal?: AbortSignal;
+}
+
+type TarHeader = Omit<Header, 'type'> & { type: Header['type'] | null };
+type Data = AsyncIterable<Buffer> & { resume(): unknown };
+
+const CREATE_FILE = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
+const q = (s: string) => JSON.stringify(s);
+const refuse = (what: string) => errors.invalid(`unable to prepare context: ${what}`);
+
+/** Components of a tar path without `.` and empty ones; undefined when absolute or with `..` or NUL. */
+function components(name: string): string[] | undefined {
+  if (name.includes('\0') || name.startsWith('/')) return undefined;
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  return parts.includes('..') ? undefined : parts;
+}
+
+/** One unpack. Assumes nothing but this code writes into `root` meanwhile. */
+class ContextUnpacker {
+  /** Paths ('' = root) known to be real directories, not symlinks. */
+  private readonly dirs = new Set<string>(['']);
+  /** Directory times, set at the end (deepest first): creating children changes them. */
+  private readonly dirTimes = new Map<string, number>();
+  /** chown needs root; an ordinary user keeps its own ownership, as `tar -x` does. */
+  private readonly chown = process.getuid?.() === 0;
+
+  constructor(private readonly root: string) {}
+
+  private abs(rel: string): string {
+    return rel === '' ? this.root : `${this.root}/${rel}`;
+  }
+
+  /** Checks (and, if `create`, makes with mode 0755) every parent of `parts`; refuses symlinks. */
+  private parents(parts: string[], what: string, create: boolean): void {
+    let rel = '';
+    for (const part of parts.slice(0, -1)) {
+      rel = rel === '' ? part : `${rel}/${part}`;
+      if (this.dirs.has(rel)) continue;
+      const st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
+      if (!st) {
+        if (!create) throw refuse(`${what}, which is not in the archive`);
+        mkdirSync(this.abs(rel), 0o755);
+        chmodSync(this.abs(rel), 0o755); // exact, whatever the umask
+      } else if (st.isSymbolicLink()) {
+        throw refuse(`${what} goes through symlink ${q(rel)}`);
+      } else if (!st.isDirectory()) {
+        throw refuse(`${what} goes through ${q(rel)}, which is not a directory`);
+      }
+      this.dirs.add(rel);
+    }
+  }
+
+  /** Runs `create`; on EEXIST replaces what is there (a later entry wins), except dir over dir. */
+  private make<T>(rel: string, isDir: boolean, create: () => T): T | undefined {
+    try {
+      return create();
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+    }
+    const st = lstatSync(this.abs(rel));
+    if (isDir && st.isDirectory()) return undefined;
+    if (st.isDirectory()) {
+      rmSync(this.abs(rel), { recursive: true, force: true });
+      for (const k of [...this.dirs]) if (k === rel || k.startsWith(`${rel}/`)) this.dirs.delete(k);
+    } else {
+      unlinkSync(this.abs(rel));
+    }
+    return create();
+  }
+
+  private owner(rel: string, h: TarHeader): void {
+    if (this.chown) lchownSync(this.abs(rel), h.uid ?? 0, h.gid ?? 0);
+  }
+
+  /** Unpacks one entry; `data` is its content (consumed or resumed). */
+  async apply(h: TarHeader, data: Data): Promise<void> {
+    const type = h.type === 'contiguous-file' ? 'file' : h.type;
+    if (type !== 'file') data.resume();
+    if ((type as string) === 'pax-global-header') return; // global pax records: nothing to unpack
+    const parts = components(h.name);
+    if (!parts) {
+      throw refuse(h.name.includes('\0') ? `archive entry ${q(h.name)} contains a NUL byte` : `archive entry ${q(h.name)} is outside of the context directory`);
+    }
+    const rel = parts.join('/');
+    const abs = this.abs(rel);
+    const mode = (h.mode ?? 0o644) & 0o7777;
+    const mtime = (h.mtime?.getTime() ?? 0) / 1000;
+    if (rel === '') {
+      if (type !== 'directory') throw refuse(`archive entry ${q(h.name)} would replace the context directory`);
+      return; // NOTE: the context root keeps the metadata of our private directory
+    }
+    this.parents(parts, `archive entry ${q(h.name)}`, true);
+
+    switch (type) {
+      case 'file': {
+        const fd = this.make(rel, false, () => openSync(abs, CREATE_FILE, 0o600)) as number;
+        try {
+          for await (const chunk of data) for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+          if (this.chown) fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
+          fchmodSync(fd, mode); // after chown, which clears setuid/setgid
+          futimesSync(fd, mtime, mtime);
+        } finally {
+          closeSync(fd);
+        }
+        return;
+      }
+      case 'directory':
+        this.make(rel, true, () => mkdirSync(abs, 0o700));
+        this.dirs.add(rel);
+        this.owner(rel, h);
+        chmodSync(abs, mode);
+        this.dirTimes.set(rel, mtime);
+        return;
+      case 'symlink':
+        // The target is stored as is, wherever it points: a context may hold such links, and
+        // COPY decides what following one means. Nothing here ever writes through a link.
+        this.make(rel, false, () => symlinkSync(h.linkname ?? '', abs));
+        this.owner(rel, h);
+        lutimesSync(abs, mtime, mtime);
+        return;
+      case 'link': {
+        const linkname = h.linkname ?? '';
+        const target = components(linkname);
+        if (!target || target.length === 0) throw refuse(`hard link ${q(h.name)} points outside of the context directory (${q(linkname)})`);
+        const what = `hard link ${q(h.name)} points to ${q(linkname)}`;
+        this.parents(target, what, false);
+        const st = lstatSync(this.abs(target.join('/')), { throwIfNoEntry: false });
+        if (!st) throw refuse(`${what}, which is not in the archive`);
+        if (st.isDirectory()) throw refuse(`${what}, which is a directory`);
+        if (target.join('/') !== rel) this.make(rel, false, () => linkSync(this.abs(target.join('/')), abs));
+        return;
+      }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo': {
+        const ifmt = { 'character-device': fsConstants.S_IFCHR, 'block-device': fsConstants.S_IFBLK, fifo: fsConstants.S_IFIFO }[type];
+        this.make(rel, false, () => mknod(abs, ifmt | 0o600, h.devmajor ?? 0, h.devminor ?? 0));
+        this.owner(rel, h);
+        chmodSync(abs, mode);
+        lutimesSync(abs, mtime, mtime);
+        return;
+      }
+      default:
+        throw refuse(`archive entry ${q(h.name)} has unsupported type ${String(h.type)}`);
+    }
+  }
+
+  /** Sets directory times, deepest first. */
+  finish(): void {
+    const depth = (rel: string) => rel.split('/').length;
+    for (const rel of [...this.dirTimes.keys()].sort((a, b) => depth(b) - depth(a))) {
+      const t = this.dirTimes.get(rel) as number;
+      lutimesSync(this.abs(rel), t, t);
+    }
+  }
+}
+
+/** Writes `source` into `ex` with backpressure; stops early once `ex` is destroyed. */
+async function feed(source: AsyncIterable<Uint8Array>, ex: Extract): Promise<void> {
+  for await (const chunk of source) {
+    if (ex.destroying) return;
+    if (!ex.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          ex.off('drain', done).off('close', done);
+          resolve();
+        };
+        ex.on('drain', done).on('close', done);
+      });
+    }
+  }
+  if (!ex.destroying) ex.end(undefined);
+}
+
+/**
+ * Unpacks the uncompressed tar `source` into `dir`, an empty directory private to the caller,
+ * streaming (one entry's data at a time, never the archive). Rejects with INVALID_ARGUMENT
+ * naming the entry when one would land outside `dir` (absolute, `..`, through a symlink, a hard
+ * link to outside), and "invalid context archive" when the stream is not a valid tar. On
+ * failure `dir` is left half-populated: the caller removes it.
+ */
+export async function extractContextTar(source: Readable, dir: string, options: ExtractOptions = {}): Promise<void> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const unpacker = new ContextUnpacker(await realpath(dir));
+  const ex = tarExtract({ allowUnknownFormat: true } as Parameters<typeof tarExtract>[0]);
+  let sourceError: unknown;
+  let closed = false;
+  ex.once('close', () => (closed = true));
+  ex.on('error', () => undefined); // reported by the loop below
+  const feeding = feed(source, ex).catch((err: unknown) => {
+    sourceError = err;
+    ex.destroy(err as Error);
+  });
+  const onAbort = () => ex.destroy(errors.canceled());
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let entry: TarHeader | undefined;
+  try {
+    for await (const e of ex) {
+      entry = e.header as TarHeader;
+      await unpacker.apply(entry, e as unknown as Data);
+      entry = undefined;
+    }
+    await feeding;
+    if (sourceError !== undefined) throw sourceError;
+    unpacker.finish();
+  } catch (err) {
+    ex.destroy();
+    source.destroy(); // ends the feeder if it waits for more input
+    if (!closed) await new Promise<void>((resolve) => ex.once('close', () => resolve()));
+    await feeding;
+    if (signal?.aborted) throw errors.canceled();
+    if (isGantryError(sourceError)) throw sourceError;
+    if (isGantryError(err)) throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    if (entry) throw errors.internal(`unable to prepare context: failed to extract ${q(entry.name)}: ${reason}`, { cause: err });
+    throw errors.invalid(`unable to prepare context: invalid context archive: ${reason}`, { cause: err });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
