@@ -79,7 +79,7 @@ export function isArchive(head: Uint8Array): boolean {
 
 /** Prepares the context named by `arg`; see the module comment for the rules. */
 export async function prepareContext(arg: string, options: PrepareContextOptions = {}): Promise<ContextSource> {
-  options.signal?.throwIfAborted();
+  if (options.signal?.aborted) throw errors.canceled();
   switch (await contextArgKind(arg)) {
     case 'stdin':
       return fromStdin(options);

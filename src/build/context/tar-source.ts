@@ -204,7 +204,7 @@ async function feed(source: AsyncIterable<Uint8Array>, ex: Extract): Promise<voi
  */
 export async function extractContextTar(source: Readable, dir: string, options: ExtractOptions = {}): Promise<void> {
   const { signal } = options;
-  signal?.throwIfAborted();
+  if (signal?.aborted) throw errors.canceled();
   const unpacker = new ContextUnpacker(await realpath(dir));
   const ex = tarExtract({ allowUnknownFormat: true } as Parameters<typeof tarExtract>[0]);
   let sourceError: unknown;
