@@ -250,6 +250,20 @@ describe('prepareContext: stdin archive', () => {
   });
 });
 
+describe('prepareContext: cancellation', () => {
+  it('stops unpacking a stdin archive and leaves nothing behind', async () => {
+    const ac = new AbortController();
+    const tar = await tarOf([{ name: 'a', body: 'x' }]);
+    const endless = Readable.from((async function* () {
+      yield tar.subarray(0, 1024); // a header and its data, no end blocks
+      ac.abort();
+      await new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+    })());
+    await assert.rejects(prepareContext('-', { stdin: endless, tempDir, signal: ac.signal }), (err: unknown) => isGantryError(err, 'CANCELED'));
+    await assertNothingLeft();
+  });
+});
+
 describe('prepareContext: hostile archives', () => {
   // Each archive tries to write `escaped` next to the temporary directory; nothing may appear there.
   const cases: [string, Entry[], RegExp][] = [
