@@ -86,7 +86,7 @@ export async function prepareContext(arg: string, options: PrepareContextOptions
     case 'local':
       return fromLocal(arg);
     case 'git': {
-      const { root, dir } = await cloneGitContext(parseGitUrl(arg), { tempDir: options.tempDir ?? tmpdir(), signal: options.signal });
+      const { root, dir } = await cloneGitContext(parseGitUrl(arg), { tempDir: resolve(options.tempDir ?? tmpdir()), signal: options.signal });
       return { kind: 'git', dir, cleanup: () => rm(root, { recursive: true, force: true }) };
     }
     case 'url':
@@ -152,7 +152,7 @@ async function fromStdin(options: PrepareContextOptions): Promise<ContextSource>
   } catch (err) {
     throw errors.unavailable(`unable to prepare context: failed to peek context header from STDIN: ${(err as Error).message}`, { cause: err });
   }
-  const tempDir = options.tempDir ?? tmpdir();
+  const tempDir = resolve(options.tempDir ?? tmpdir());
 
   if (!isArchive(head)) {
     if (options.dockerfile !== undefined && options.dockerfile !== '') {
@@ -197,6 +197,9 @@ function gunzip(input: Readable): Readable {
  */
 function zstdDecompress(input: Readable): Readable {
   const out = new PassThrough();
+  // NOTE: zstd may fail before the unpack reads `out`; the error is kept in the stream's
+  // state (its reader sees it) instead of being emitted to no listener, which would crash.
+  out.on('error', () => undefined);
   const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));

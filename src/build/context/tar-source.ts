@@ -107,7 +107,14 @@ class ContextUnpacker {
     const rel = parts.join('/');
     const abs = this.abs(rel);
     const mode = (h.mode ?? 0o644) & 0o7777;
-    const mtime = (h.mtime?.getTime() ?? 0) / 1000;
+    // pax records (large ids, sub-second times) override the header's fields
+    const pax = (h.pax ?? {}) as Record<string, string | undefined>;
+    h.uid = pax.uid !== undefined ? Number(pax.uid) : (h.uid ?? 0);
+    h.gid = pax.gid !== undefined ? Number(pax.gid) : (h.gid ?? 0);
+    const mtime = pax.mtime !== undefined ? Number(pax.mtime) : (h.mtime?.getTime() ?? 0) / 1000;
+    if (![h.uid, h.gid].every((n) => Number.isInteger(n) && n >= 0 && n < 0xffffffff) || !Number.isFinite(mtime)) {
+      throw refuse(`invalid context archive: bad owner or time for ${q(h.name)}`);
+    }
     if (rel === '') {
       if (type !== 'directory') throw refuse(`archive entry ${q(h.name)} would replace the context directory`);
       return; // NOTE: the context root keeps the metadata of our private directory
