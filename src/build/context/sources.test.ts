@@ -223,6 +223,26 @@ describe('prepareContext: stdin archive', () => {
     });
   }
 
+  it('says so when the zstd program is missing, and leaves nothing behind', async () => {
+    const zst = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]);
+    const path = process.env.PATH;
+    process.env.PATH = join(tempDir, 'no-bin');
+    try {
+      await rejectsWith(prepareContext('-', { stdin: stdinOf(zst), tempDir }), 'FAILED_PRECONDITION', /zstd-compressed and the zstd program was not found/);
+    } finally {
+      process.env.PATH = path;
+    }
+    await assertNothingLeft();
+  });
+
+  it('takes owners and times from pax records', { skip: !isRoot && 'chown needs root' }, async () => {
+    const tar = await tarOf([{ name: 'f', body: 'x', pax: { uid: '3000000', gid: '3000001', mtime: '1700000000.5' } }]);
+    const ctx = await prepareContext('-', { stdin: stdinOf(tar), tempDir });
+    const st = await stat(join(ctx.dir, 'f'));
+    assert.deepEqual([st.uid, st.gid, st.mtimeMs], [3000000, 3000001, 1_700_000_000_500]);
+    await ctx.cleanup();
+  });
+
   it('streams: a large file never sits in memory', async () => {
     const size = 96 << 20;
     const header = (await tarOf([{ name: 'big', body: Buffer.alloc(0) }])).subarray(0, 512);
