@@ -149,7 +149,7 @@ export async function assertContextDir(contextDir: string): Promise<void> {
   }
   if (!st.isDirectory()) {
     throw errors.invalid(`unable to prepare context: context must be a directory: ${contextDir}`, {
-      hint: 'pass a directory as the build context (reading a context from a tarball or "-" is not supported yet)',
+      hint: 'pass a directory, or send an archive on stdin with "-"',
     });
   }
 }
