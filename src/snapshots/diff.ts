@@ -304,6 +304,7 @@ function* batched(chunks: Iterable<Buffer>): Generator<Buffer> {
  * FAILED_PRECONDITION when a file changes during the export or overlayfs redirect/metacopy
  * data is found; CANCELED on abort or when `stream` is destroyed before its end; INTERNAL for
  * other file system errors. Each message names the path. Needs root (trusted.* xattrs).
+ * A `sourceDateEpoch` that is not a whole number of seconds ≥ 0 throws INVALID_ARGUMENT at once.
  */
 export function layerDiffStream(upperDir: string, options: LayerDiffOptions = {}): LayerDiffStream {
   const { sourceDateEpoch } = options;
