@@ -10,9 +10,10 @@ import {
 } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
+import type { Extract, Header } from 'tar-stream';
 import { errors, isErrno, isGantryError } from '../core/errors.js';
 import { lsetxattr, mknod } from '../native/native.js';
+import { forEachTarEntry, type TarEntryData } from './tar-entries.js';
 
 /** What {@link applyLayer} unpacked. */
 export interface ApplyLayerResult {
@@ -37,7 +38,7 @@ const RAW_XATTRS = Symbol('rawXattrs');
 type PaxRecords = Record<string, string> & { [RAW_XATTRS]?: Map<string, Buffer> };
 /** tar-stream's header as it really is: `type` is null for unknown typeflags. */
 type TarHeader = Omit<Header, 'pax' | 'type'> & { pax?: PaxRecords | null; type: Header['type'] | null };
-type Source = AsyncIterable<Buffer> & { resume(): unknown };
+type Source = TarEntryData;
 interface Meta {
   uid: number;
   gid: number;
@@ -324,23 +325,6 @@ function writeAll(fd: number, chunk: Buffer): void {
   for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
 }
 
-/** Writes `source` into `ex` with backpressure; stops early once `ex` is destroyed. */
-async function feed(source: AsyncIterable<Uint8Array>, ex: Extract): Promise<void> {
-  for await (const chunk of source) {
-    if (ex.destroying) return;
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (!ex.write(buf)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          ex.off('drain', done).off('close', done);
-          resolve();
-        };
-        ex.on('drain', done).on('close', done);
-      });
-    }
-  }
-  if (!ex.destroying) ex.end(undefined);
-}
 
 /**
  * Unpacks the (uncompressed) layer tar `source` into `dir`, an empty directory private to the
@@ -359,55 +343,26 @@ export async function applyLayer(
   dir: string,
   options: ApplyLayerOptions = {},
 ): Promise<ApplyLayerResult> {
-  const { signal } = options;
-  // Destroyed without an error argument: an 'error' event nobody listens to would crash the process.
-  const destroySource = () => (source as Partial<Readable>).destroy?.();
-  if (signal?.aborted) {
-    destroySource();
+  if (options.signal?.aborted) {
+    (source as Partial<Readable>).destroy?.();
     throw errors.canceled();
   }
   const applier = new Applier(await realpath(dir));
-  const ex = tarExtract({ allowUnknownFormat: true } as Parameters<typeof tarExtract>[0]);
-  keepRawXattrs(ex);
-  let archiveError: unknown;
-  let sourceError: unknown;
-  let closed = false;
-  ex.on('error', (err: unknown) => (archiveError ??= err)).once('close', () => (closed = true));
-  const feeding = feed(source as AsyncIterable<Uint8Array>, ex).catch((err: unknown) => {
-    sourceError = err;
-    ex.destroy(err as Error);
+  await forEachTarEntry(source, (h, data) => applier.apply(h as TarHeader, data), {
+    signal: options.signal,
+    configure: keepRawXattrs,
+    failure: ({ err, sourceError, archiveError, entry }) => {
+      if (sourceError !== undefined) return sourceError;
+      if (isGantryError(err)) return err;
+      if (archiveError !== undefined) {
+        const reason = archiveError instanceof Error ? archiveError.message : String(archiveError);
+        return errors.invalid(`invalid layer archive: ${reason}`, { cause: archiveError });
+      }
+      const what = entry ? ` entry ${q(entry.name)}` : '';
+      return errors.internal(`failed to unpack layer${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    },
   });
-  const onAbort = () => {
-    destroySource();
-    ex.destroy(errors.canceled());
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let entry: TarHeader | undefined;
-  try {
-    for await (const e of ex) {
-      entry = e.header as TarHeader;
-      await applier.apply(entry, e as unknown as Source);
-    }
-    entry = undefined;
-    await feeding;
-    const size = applier.finish();
-    return { size, entries: applier.entries };
-  } catch (err) {
-    ex.destroy();
-    destroySource(); // ends the feeder if it waits for more input
-    if (!closed) await new Promise<void>((resolve) => ex.once('close', () => resolve()));
-    if (signal?.aborted) throw errors.canceled();
-    if (sourceError !== undefined) throw sourceError;
-    if (isGantryError(err)) throw err;
-    if (archiveError !== undefined) {
-      const reason = archiveError instanceof Error ? archiveError.message : String(archiveError);
-      throw errors.invalid(`invalid layer archive: ${reason}`, { cause: archiveError });
-    }
-    const what = entry ? ` entry ${q(entry.name)}` : '';
-    throw errors.internal(`failed to unpack layer${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  return { size: applier.finish(), entries: applier.entries };
 }
 
 /**

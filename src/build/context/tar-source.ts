@@ -14,9 +14,10 @@ import {
 } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { errors, isErrno, isGantryError } from '../../core/errors.js';
 import { mknod } from '../../native/native.js';
+import { forEachTarEntry, type TarEntryData } from '../../snapshots/tar-entries.js';
 
 /** Options of {@link extractContextTar}. */
 export interface ExtractOptions {
@@ -25,7 +26,7 @@ export interface ExtractOptions {
 }
 
 type TarHeader = Omit<Header, 'type'> & { type: Header['type'] | null };
-type Data = AsyncIterable<Buffer> & { resume(): unknown };
+type Data = TarEntryData;
 
 const CREATE_FILE = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
 const q = (s: string) => JSON.stringify(s);
@@ -185,22 +186,6 @@ class ContextUnpacker {
   }
 }
 
-/** Writes `source` into `ex` with backpressure; stops early once `ex` is destroyed. */
-async function feed(source: AsyncIterable<Uint8Array>, ex: Extract): Promise<void> {
-  for await (const chunk of source) {
-    if (ex.destroying) return;
-    if (!ex.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          ex.off('drain', done).off('close', done);
-          resolve();
-        };
-        ex.on('drain', done).on('close', done);
-      });
-    }
-  }
-  if (!ex.destroying) ex.end(undefined);
-}
 
 /**
  * Unpacks the uncompressed tar `source` into `dir`, an empty directory private to the caller,
@@ -210,42 +195,17 @@ async function feed(source: AsyncIterable<Uint8Array>, ex: Extract): Promise<voi
  * failure `dir` is left half-populated: the caller removes it.
  */
 export async function extractContextTar(source: Readable, dir: string, options: ExtractOptions = {}): Promise<void> {
-  const { signal } = options;
-  if (signal?.aborted) throw errors.canceled();
+  if (options.signal?.aborted) throw errors.canceled();
   const unpacker = new ContextUnpacker(await realpath(dir));
-  const ex = tarExtract({ allowUnknownFormat: true } as Parameters<typeof tarExtract>[0]);
-  let sourceError: unknown;
-  let closed = false;
-  ex.once('close', () => (closed = true));
-  ex.on('error', () => undefined); // reported by the loop below
-  const feeding = feed(source, ex).catch((err: unknown) => {
-    sourceError = err;
-    ex.destroy(err as Error);
+  await forEachTarEntry(source, (h, data) => unpacker.apply(h as TarHeader, data), {
+    signal: options.signal,
+    failure: ({ err, sourceError, entry }) => {
+      if (isGantryError(sourceError)) return sourceError;
+      if (isGantryError(err)) return err;
+      const reason = err instanceof Error ? err.message : String(err);
+      if (entry) return errors.internal(`unable to prepare context: failed to extract ${q(entry.name)}: ${reason}`, { cause: err });
+      return errors.invalid(`unable to prepare context: invalid context archive: ${reason}`, { cause: err });
+    },
   });
-  const onAbort = () => ex.destroy(errors.canceled());
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let entry: TarHeader | undefined;
-  try {
-    for await (const e of ex) {
-      entry = e.header as TarHeader;
-      await unpacker.apply(entry, e as unknown as Data);
-      entry = undefined;
-    }
-    await feeding;
-    if (sourceError !== undefined) throw sourceError;
-    unpacker.finish();
-  } catch (err) {
-    ex.destroy();
-    source.destroy(); // ends the feeder if it waits for more input
-    if (!closed) await new Promise<void>((resolve) => ex.once('close', () => resolve()));
-    await feeding;
-    if (signal?.aborted) throw errors.canceled();
-    if (isGantryError(sourceError)) throw sourceError;
-    if (isGantryError(err)) throw err;
-    const reason = err instanceof Error ? err.message : String(err);
-    if (entry) throw errors.internal(`unable to prepare context: failed to extract ${q(entry.name)}: ${reason}`, { cause: err });
-    throw errors.invalid(`unable to prepare context: invalid context archive: ${reason}`, { cause: err });
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  unpacker.finish();
 }
