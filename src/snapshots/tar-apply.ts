@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import type { Extract, Header } from 'tar-stream';
 import { errors, isErrno, isGantryError } from '../core/errors.js';
 import { lsetxattr, mknod } from '../native/native.js';
-import { forEachTarEntry, type TarEntryData } from './tar-entries.js';
+import { ensureParents, forEachTarEntry, type TarEntryData, tarPathComponents } from './tar-entries.js';
 
 /** What {@link applyLayer} unpacked. */
 export interface ApplyLayerResult {
@@ -52,12 +52,6 @@ interface Meta {
 const refuse = (what: string) => errors.invalid(`refusing to unpack layer: ${what}`);
 const q = (s: string) => JSON.stringify(s);
 
-/** Splits a tar path into components, dropping `.` and empty ones; undefined when it is absolute or has `..` or NUL. */
-function components(name: string): string[] | undefined {
-  if (name.includes('\0') || name.startsWith('/')) return undefined;
-  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  return parts.includes('..') ? undefined : parts;
-}
 
 /** Parses the `SCHILY.xattr.*` records of a raw pax header, keeping binary values byte-exact. */
 function rawPaxXattrs(buf: Buffer): Map<string, Buffer> {
@@ -126,22 +120,7 @@ class Applier {
 
   /** Checks (and, if `create`, makes) every parent of `parts`; refuses symlinks and non-directories. */
   private parents(parts: string[], what: string, create: boolean): void {
-    let rel = '';
-    for (let i = 0; i < parts.length - 1; i++) {
-      rel = rel === '' ? (parts[i] as string) : `${rel}/${parts[i]}`;
-      if (this.dirs.has(rel)) continue;
-      const st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
-      if (!st) {
-        if (!create) throw refuse(`${what}, which does not exist in the layer`);
-        mkdirSync(this.abs(rel), 0o755);
-        chmodSync(this.abs(rel), 0o755); // exact, whatever the umask
-      } else if (st.isSymbolicLink()) {
-        throw refuse(`${what} goes through symlink ${q(rel)}`);
-      } else if (!st.isDirectory()) {
-        throw refuse(`${what} goes through ${q(rel)}, which is not a directory`);
-      }
-      this.dirs.add(rel);
-    }
+    ensureParents(this.root, parts, this.dirs, { what, create, absent: 'which does not exist in the layer', refuse });
   }
 
   /** Removes whatever is at `rel` (a directory recursively, never following symlinks) and forgets it. */
@@ -196,7 +175,7 @@ class Applier {
   async apply(h: TarHeader, data: Source): Promise<void> {
     const type = h.type === 'contiguous-file' ? 'file' : h.type;
     if (type !== 'file') data.resume();
-    const parts = components(h.name);
+    const parts = tarPathComponents(h.name);
     if (!parts) {
       throw refuse(h.name.includes('\0') ? `entry ${q(h.name)} contains a NUL byte` : `entry ${q(h.name)} escapes the layer directory`);
     }
@@ -273,7 +252,7 @@ class Applier {
   /** A hard link shares its target's inode and metadata; the target must already be in the layer. */
   private hardlink(h: TarHeader, rel: string): void {
     const linkname = h.linkname ?? '';
-    const target = components(linkname);
+    const target = tarPathComponents(linkname);
     if (!target || target.length === 0) {
       throw refuse(`hard link ${q(h.name)} points outside the layer directory (${q(linkname)})`);
     }

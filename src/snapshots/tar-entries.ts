@@ -5,6 +5,7 @@
  * extractor and source down on any failure before reporting it — so that no stream is left
  * waiting and no error goes unheard. How a failure is worded stays with each caller.
  */
+import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
 import { errors } from '../core/errors.js';
@@ -108,4 +109,48 @@ async function feed(source: AsyncIterable<Uint8Array>, ex: Extract): Promise<voi
     }
   }
   if (!ex.destroying) ex.end(undefined);
+}
+
+/** Components of a tar entry's path without `.` and empty ones; undefined when it is absolute or has `..` or a NUL. */
+export function tarPathComponents(name: string): string[] | undefined {
+  if (name.includes('\0') || name.startsWith('/')) return undefined;
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  return parts.includes('..') ? undefined : parts;
+}
+
+/** How {@link ensureParents} words and handles what it finds. */
+export interface ParentCheck {
+  /** The entry, for messages ("entry \"a/b\""). */
+  what: string;
+  /** Make missing parents (mode 0755 exactly); else a missing one is refused. */
+  create: boolean;
+  /** Why a missing parent is refused when not creating ("which does not exist in the layer"). */
+  absent: string;
+  /** The caller's error for a refused entry. */
+  refuse: (reason: string) => Error;
+}
+
+/**
+ * Checks every parent directory of `parts` under `root` — and makes the missing ones when
+ * asked — refusing a parent that is a symlink or not a directory, so that no entry is ever
+ * written through a symlink. `known` holds the directories checked already (relative paths).
+ */
+export function ensureParents(root: string, parts: readonly string[], known: Set<string>, check: ParentCheck): void {
+  let rel = '';
+  for (const part of parts.slice(0, -1)) {
+    rel = rel === '' ? part : `${rel}/${part}`;
+    if (known.has(rel)) continue;
+    const abs = `${root}/${rel}`;
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (!st) {
+      if (!check.create) throw check.refuse(`${check.what}, ${check.absent}`);
+      mkdirSync(abs, 0o755);
+      chmodSync(abs, 0o755); // exact, whatever the umask
+    } else if (st.isSymbolicLink()) {
+      throw check.refuse(`${check.what} goes through symlink ${JSON.stringify(rel)}`);
+    } else if (!st.isDirectory()) {
+      throw check.refuse(`${check.what} goes through ${JSON.stringify(rel)}, which is not a directory`);
+    }
+    known.add(rel);
+  }
 }

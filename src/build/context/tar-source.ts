@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
 import { errors, isErrno, isGantryError } from '../../core/errors.js';
 import { mknod } from '../../native/native.js';
-import { forEachTarEntry, type TarEntryData } from '../../snapshots/tar-entries.js';
+import { ensureParents, forEachTarEntry, type TarEntryData, tarPathComponents } from '../../snapshots/tar-entries.js';
 
 /** Options of {@link extractContextTar}. */
 export interface ExtractOptions {
@@ -32,12 +32,6 @@ const CREATE_FILE = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_E
 const q = (s: string) => JSON.stringify(s);
 const refuse = (what: string) => errors.invalid(`unable to prepare context: ${what}`);
 
-/** Components of a tar path without `.` and empty ones; undefined when absolute or with `..` or NUL. */
-function components(name: string): string[] | undefined {
-  if (name.includes('\0') || name.startsWith('/')) return undefined;
-  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  return parts.includes('..') ? undefined : parts;
-}
 
 /** One unpack. Assumes nothing but this code writes into `root` meanwhile. */
 class ContextUnpacker {
@@ -54,24 +48,9 @@ class ContextUnpacker {
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
-  /** Checks (and, if `create`, makes with mode 0755) every parent of `parts`; refuses symlinks. */
+  /** Checks (and, if `create`, makes) every parent of `parts`; refuses symlinks and non-directories. */
   private parents(parts: string[], what: string, create: boolean): void {
-    let rel = '';
-    for (const part of parts.slice(0, -1)) {
-      rel = rel === '' ? part : `${rel}/${part}`;
-      if (this.dirs.has(rel)) continue;
-      const st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
-      if (!st) {
-        if (!create) throw refuse(`${what}, which is not in the archive`);
-        mkdirSync(this.abs(rel), 0o755);
-        chmodSync(this.abs(rel), 0o755); // exact, whatever the umask
-      } else if (st.isSymbolicLink()) {
-        throw refuse(`${what} goes through symlink ${q(rel)}`);
-      } else if (!st.isDirectory()) {
-        throw refuse(`${what} goes through ${q(rel)}, which is not a directory`);
-      }
-      this.dirs.add(rel);
-    }
+    ensureParents(this.root, parts, this.dirs, { what, create, absent: 'which is not in the archive', refuse });
   }
 
   /** Runs `create`; on EEXIST replaces what is there (a later entry wins), except dir over dir. */
@@ -101,7 +80,7 @@ class ContextUnpacker {
     const type = h.type === 'contiguous-file' ? 'file' : h.type;
     if (type !== 'file') data.resume();
     if ((type as string) === 'pax-global-header') return; // global pax records: nothing to unpack
-    const parts = components(h.name);
+    const parts = tarPathComponents(h.name);
     if (!parts) {
       throw refuse(h.name.includes('\0') ? `archive entry ${q(h.name)} contains a NUL byte` : `archive entry ${q(h.name)} is outside of the context directory`);
     }
@@ -151,7 +130,7 @@ class ContextUnpacker {
         return;
       case 'link': {
         const linkname = h.linkname ?? '';
-        const target = components(linkname);
+        const target = tarPathComponents(linkname);
         if (!target || target.length === 0) throw refuse(`hard link ${q(h.name)} points outside of the context directory (${q(linkname)})`);
         const what = `hard link ${q(h.name)} points to ${q(linkname)}`;
         this.parents(target, what, false);
