@@ -180,6 +180,17 @@ export class ContainerService {
     return withFileLock(this.deps.paths.lock(id), fn, () => !this.store.get(id));
   }
 
+  /**
+   * The record once no start, finish or removal of the container is under way (they hold its
+   * lock): a run is recorded as running before `runc start` returns, and a signal sent in
+   * between would kill a process that has not started, failing the start.
+   */
+  private async settled(input: string): Promise<ContainerRecord> {
+    const rec = await this.get(input);
+    await this.locked(rec.id, async () => undefined);
+    return this.get(rec.id);
+  }
+
   private lookups(): FilterLookups {
     return { container: (i) => this.store.tryResolve(i), image: (i) => this.deps.imageId(i) };
   }
@@ -444,7 +455,7 @@ export class ContainerService {
    * StopTimeout, else 10); waits until the run has ended and been recorded.
    */
   async stop(input: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
-    const rec = await this.get(input);
+    const rec = await this.settled(input);
     if (rec.status === 'restarting') {
       this.store.update(rec.id, rec.runGen, { status: 'exited', stoppedByUser: true, monitorPid: 0 });
       return;
@@ -466,7 +477,7 @@ export class ContainerService {
 
   /** `kill`. */
   async kill(input: string, signal = 'KILL'): Promise<void> {
-    const rec = await this.get(input);
+    const rec = await this.settled(input);
     if (rec.status !== 'running' && rec.status !== 'paused') {
       throw errors.conflict(`Cannot kill container: ${input}: container ${rec.id} is not running`);
     }
