@@ -2,15 +2,16 @@
  * `pull`: an image from a registry into the local store.
  *
  * The manifest (or index, from which the wanted platform's manifest is picked) comes first;
- * then the config and the layers download concurrently, each streamed into the content
- * store, which verifies digest and size before a blob becomes visible. A dropped connection
- * resumes where it stopped with an HTTP Range request. Layers whose snapshot and blob are
- * already here are skipped. Finally the image is committed (layers unpacked into snapshots,
- * the registry's manifest kept byte for byte so its digest stays the image's RepoDigest) and
- * named, in one transaction. Everything runs under a lease: a failed or interrupted pull
- * leaves no tagged image and no blob behind.
+ * then the config, then the layers, three at a time, each streamed into the content store
+ * (which verifies digest and size before a blob becomes visible) and at the same time into
+ * its unpack (layer-tee.ts). A dropped connection resumes where it stopped with an HTTP Range
+ * request; blobs already here are not fetched again. The image — the registry's manifest kept
+ * byte for byte, so its digest stays the image's RepoDigest — is recorded and named in one
+ * transaction once every blob is stored. Everything runs under a lease: a failed or
+ * interrupted pull leaves no tagged image and no blob behind.
  */
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Digest } from '../core/digest.js';
 import { shortId } from '../core/digest.js';
 import { errors, GantryError, isGantryError } from '../core/errors.js';
@@ -181,7 +182,6 @@ export async function remoteTags(deps: PullDeps, ref: Reference, signal?: AbortS
   }
 }
 
-
 async function fetchTop(
   deps: PullDeps,
   ref: Reference,
@@ -265,7 +265,7 @@ async function* resumable(open: (start: number) => Promise<Readable>, size: numb
       throw errors.unavailable(`the connection closed after ${got} of ${size} bytes`);
     } catch (err) {
       if (ctx.signal?.aborted || ++failures > RESUMES || !resumableError(err) || got > size) throw err;
-      await new Promise((r) => setTimeout(r, 100 * 2 ** failures));
+      await sleep(100 * 2 ** failures, undefined, { signal: ctx.signal });
     }
   }
 }

@@ -13,7 +13,7 @@ import { type Digest, isDigest, sha256 } from '../core/digest.js';
 import { errors, type ErrorCode, GantryError } from '../core/errors.js';
 import { basicAuth, type Challenge, parseChallenges, TokenRefusedError, TokenSource } from './auth.js';
 import type { Credentials } from './credentials.js';
-import { type HttpRequest, type HttpResponse, networkErrno, readBody, type Transport } from './transport.js';
+import { type HttpRequest, type HttpResponse, readBody, type Transport } from './transport.js';
 
 /** The media types a pull accepts, best first (Docker's order). */
 export const MANIFEST_ACCEPT = [
@@ -75,11 +75,6 @@ export class RegistryClient {
   private pinging: Promise<void> | undefined;
 
   constructor(private readonly options: RegistryClientOptions) {}
-
-  /** The registry's base URL once pinged (`https://host/`). */
-  get baseUrl(): URL | undefined {
-    return this.base;
-  }
 
   /** True when the client sends credentials (stored or given to `login`). */
   get hasCredentials(): boolean {
@@ -288,36 +283,21 @@ export class RegistryClient {
 
   private async doPing(signal?: AbortSignal): Promise<void> {
     const { endpoint, insecure, transport } = this.options;
-    const schemes = insecure ? ['https:', 'http:'] : ['https:'];
-    let lastErr: unknown;
-    for (const scheme of schemes) {
-      const url = new URL(`${scheme}//${endpoint}/v2/`);
-      let res: HttpResponse;
-      try {
-        res = await transport.send({ method: 'GET', url, signal, retry: scheme === 'http:' || !insecure });
-      } catch (err) {
-        lastErr = err;
-        if (signal?.aborted || networkErrno(err) === 'ECONNREFUSED') throw err;
-        continue;
-      }
-      res.body.resume();
-      if (res.status !== 200 && res.status !== 401) {
-        if (scheme === 'https:' && insecure && res.status === 400) continue; // an HTTP server answering TLS garbage
-        throw new GantryError('UNAVAILABLE', `Get "${url.href}": the registry answered ${res.status} ${statusText(res.status)}`, {
-          hint: 'is this an OCI Distribution (v2) registry?',
-        });
-      }
-      this.base = new URL(`${scheme}//${endpoint}/`);
-      if (res.status === 401) {
-        const challenges = parseChallenges(headerString(res.headers['www-authenticate']));
-        this.challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
-        if (this.challenge?.scheme === 'bearer') {
-          this.tokens = new TokenSource(transport, this.challenge, this.options.credentials);
-        }
-      }
-      return;
+    const { res, scheme } = await transport.sendDiscovering(endpoint, insecure, '/v2/', { method: 'GET', signal });
+    res.body.resume();
+    if (res.status !== 200 && res.status !== 401) {
+      throw new GantryError('UNAVAILABLE', `Get "${res.url.href}": the registry answered ${res.status} ${statusText(res.status)}`, {
+        hint: 'is this an OCI Distribution (v2) registry?',
+      });
     }
-    throw lastErr;
+    this.base = new URL(`${scheme}//${endpoint}/`);
+    if (res.status === 401) {
+      const challenges = parseChallenges(headerString(res.headers['www-authenticate']));
+      this.challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
+      if (this.challenge?.scheme === 'bearer') {
+        this.tokens = new TokenSource(transport, this.challenge, this.options.credentials);
+      }
+    }
   }
 }
 

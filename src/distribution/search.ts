@@ -11,14 +11,14 @@
  * registry returned, so a filtered search may return fewer than `limit` results, as in Docker.
  *
  * It does not go through RegistryClient: that one pings `/v2/`, which a search endpoint
- * need not serve. The scheme rule is the same, though — HTTPS, and for loopback or
- * configured-insecure hosts plain HTTP when the server does not speak TLS.
+ * need not serve. The scheme rule is the same, and the same code: Transport.sendDiscovering
+ * (HTTPS, and for loopback or configured-insecure hosts plain HTTP when TLS is not spoken).
  */
 import { errors, GantryError } from '../core/errors.js';
 import { basicAuth } from './auth.js';
 import type { CredentialStore } from './credentials.js';
 import type { Registries } from './registries.js';
-import { type HttpResponse, networkErrno, readBody } from './transport.js';
+import { type HttpResponse, readBody } from './transport.js';
 
 /** The number of results asked for when no limit (or 0) is given, as in Docker. */
 export const DEFAULT_SEARCH_LIMIT = 25;
@@ -207,31 +207,10 @@ async function send(
   headers: Record<string, string>,
   signal: AbortSignal | undefined,
 ): Promise<HttpResponse> {
+  const query = new URLSearchParams({ q: target.query, n: String(limit) });
   const insecure = registries.isInsecure(target.endpoint);
-  const schemes = insecure ? ['https:', 'http:'] : ['https:'];
-  let lastErr: unknown;
-  for (const scheme of schemes) {
-    const url = new URL(`${scheme}//${target.endpoint}/v1/search`);
-    url.searchParams.set('q', target.query);
-    url.searchParams.set('n', String(limit));
-    let res: HttpResponse;
-    try {
-      // NOTE: no retries of HTTPS to an insecure host: a plain-HTTP server answers the TLS
-      // handshake with garbage or a reset, and the HTTP attempt is the real one.
-      res = await registries.transport.send({ method: 'GET', url, headers, signal, retry: scheme === 'http:' || !insecure });
-    } catch (err) {
-      lastErr = err;
-      // A refused connection is refused for both schemes.
-      if (signal?.aborted || networkErrno(err) === 'ECONNREFUSED') throw err;
-      continue;
-    }
-    if (scheme === 'https:' && insecure && res.status === 400) {
-      res.body.resume(); // an HTTP server answering the TLS handshake
-      continue;
-    }
-    return res;
-  }
-  throw lastErr;
+  const { res } = await registries.transport.sendDiscovering(target.endpoint, insecure, `/v1/search?${query}`, { method: 'GET', headers, signal });
+  return res;
 }
 
 // Docker's words are "Unexpected status code N"; the host is added so that the line says

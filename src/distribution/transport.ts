@@ -100,6 +100,42 @@ export class Transport {
     }
   }
 
+  /**
+   * Sends a first request to `host` (at `path`, with its query) over HTTPS — and, for an
+   * insecure host, over plain HTTP when the server does not speak TLS, as Docker does: a
+   * failed handshake, or a 400 (an HTTP server answering TLS bytes), moves on to HTTP. A
+   * refused connection is refused for both schemes and fails at once. Returns the answer and
+   * the scheme that gave it; the caller reads or discards the body.
+   */
+  async sendDiscovering(
+    host: string,
+    insecure: boolean,
+    path: string,
+    req: Omit<HttpRequest, 'url' | 'retry'>,
+  ): Promise<{ res: HttpResponse; scheme: 'https:' | 'http:' }> {
+    const schemes = insecure ? (['https:', 'http:'] as const) : (['https:'] as const);
+    let lastErr: unknown;
+    for (const scheme of schemes) {
+      const url = new URL(`${scheme}//${host}${path}`);
+      let res: HttpResponse;
+      try {
+        // NOTE: HTTPS to an insecure host is not retried: a plain-HTTP server answers the
+        // handshake with garbage or a reset, and the HTTP attempt is the real one.
+        res = await this.send({ ...req, url, retry: scheme === 'http:' || !insecure });
+      } catch (err) {
+        lastErr = err;
+        if (req.signal?.aborted || networkErrno(err) === 'ECONNREFUSED') throw err;
+        continue;
+      }
+      if (scheme === 'https:' && insecure && res.status === 400) {
+        res.body.resume();
+        continue;
+      }
+      return { res, scheme };
+    }
+    throw lastErr;
+  }
+
   /** Closes idle connections. */
   close(): void {
     this.http.destroy();
