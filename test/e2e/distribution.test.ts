@@ -315,6 +315,29 @@ describe('gantry login/logout with basic auth', { skip: needsRoot }, () => {
     assert.match(after.stderr, /^Error: pull access denied for .*may require 'docker login'/);
   });
 
+  it('asks for username and password on a terminal, without echoing the password', async () => {
+    const dir = await mkdtemp('/var/tmp/gantry-docker-config-');
+    try {
+      const argv = [GANTRY, '--root', sb.root, 'login', reg.host].map((a) => `'${a}'`).join(' ');
+      const child = spawn('script', ['-qec', argv, '/dev/null'], { env: { ...process.env, ...env, DOCKER_CONFIG: dir } });
+      let out = '';
+      // Each answer is typed once its prompt is shown, as a user would.
+      const answers: [string, string][] = [['Username: ', 'alice\n'], ['Password: ', 's3cret\n']];
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (answers[0] && out.includes(answers[0][0])) child.stdin.write((answers.shift() as [string, string])[1]);
+      });
+      const code = await new Promise((r) => child.once('close', r));
+      assert.equal(code, 0, out);
+      assert.match(out, /Login Succeeded/);
+      assert.ok(!out.includes('s3cret'), `the password was echoed: ${JSON.stringify(out)}`);
+      const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+      assert.equal(config.auths[reg.host].auth, Buffer.from('alice:s3cret').toString('base64'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses conflicting and non-interactive logins with one line', async () => {
     const both = await sb.run(['login', '-u', 'a', '-p', 'b', '--password-stdin', reg.host], { env, input: 'x' });
     assert.equal(both.code, 1);
