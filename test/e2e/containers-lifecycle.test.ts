@@ -370,6 +370,10 @@ describe('container lifecycle commands', { skip: needsRoot }, () => {
     const b = (await sb.ok(['run', '-d', 'busybox', 'true'])).stdout.trim();
     await sb.ok(['wait', b]);
     const keep = (await sb.ok(['run', '-d', 'busybox', 'sleep', '30'])).stdout.trim();
+    // Without -f it asks first, as image and volume prune do (the answer's newline echoed on a pipe).
+    const asked = await sb.ok(['container', 'prune'], { input: 'n\n' });
+    assert.equal(asked.stdout, 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] \n');
+    assert.ok(lines((await sb.ok(['ps', '-aq', '--no-trunc'])).stdout).includes(a), 'answering no removes nothing');
     const r = await sb.ok(['container', 'prune', '-f']);
     const out = r.stdout.split('\n');
     const n = stoppedBefore.length + 2;

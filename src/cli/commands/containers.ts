@@ -19,7 +19,7 @@ import { exitCodeOf, renderError } from '../errors.js';
 import { formatRows } from '../format/table.js';
 import { formatGoTime, humanSize, timeAgo } from '../format/units.js';
 import { collect } from '../options.js';
-import { writeInspect } from './images.js';
+import { confirm, writeInspect } from './images.js';
 import { registerCpCommand } from './cp.js';
 import { addCreateFlags, addRunOnlyFlags, type CreateFlagValues, toCreateRequest } from './run-flags.js';
 import { readKeyValueFiles, validateEnv } from './run-flags-values.js';
@@ -271,26 +271,6 @@ async function eachContainer(ctx: CliContext, inputs: string[], fn: (e: Engine, 
       ctx.fail(exitCodeOf(err));
     }
   }
-}
-
-/** Asks on the terminal; true for y/yes. */
-async function confirm(ctx: CliContext, question: string): Promise<boolean> {
-  ctx.stdout.write(question);
-  const answer = await new Promise<string>((resolve) => {
-    let text = '';
-    const onData = (b: Buffer) => {
-      text += b.toString();
-      if (text.includes('\n')) done();
-    };
-    const done = () => {
-      ctx.stdin.off('data', onData);
-      ctx.stdin.pause();
-      resolve(text.split('\n')[0] ?? '');
-    };
-    ctx.stdin.on('data', onData);
-    ctx.stdin.once('end', done);
-  });
-  return /^y(es)?$/i.test(answer.trim());
 }
 
 /** Columns as `docker top` prints them (Go's tabwriter: minimum width 20, padding 3). */

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
+import { text } from 'node:stream/consumers';
 import { errors } from '../../core/errors.js';
 import { familiarString, normalizeReference, parseReference, type Reference } from '../../core/reference.js';
 import { parsePlatform } from '../../core/platform.js';
@@ -161,7 +162,7 @@ async function loginCommand(ctx: CliContext, server: string | undefined, o: { us
   const engine = ctx.engine();
   let { username, password } = o;
   if (o.password !== undefined) ctx.err('WARNING! Using --password via the CLI is insecure. Use --password-stdin.');
-  if (o.passwordStdin) password = (await readAll(ctx.stdin)).replace(/\r?\n$/, '');
+  if (o.passwordStdin) password = (await text(ctx.stdin)).replace(/\r?\n$/, '');
   if (username === undefined && password === undefined) {
     const stored = await engine.storedCredentials(host);
     if (stored) {
@@ -192,12 +193,6 @@ function registryHost(server: string | undefined): string {
   if (!server) return HUB;
   const host = server.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
   return ['index.docker.io', 'registry-1.docker.io', 'docker.io'].includes(host) ? HUB : host;
-}
-
-async function readAll(stream: NodeJS.ReadStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function prompt(ctx: CliContext, question: string, secret: boolean): Promise<string> {
