@@ -130,10 +130,9 @@ export class RegistryClient {
   /** True when the registry has the blob in `repo`. */
   async hasBlob(repo: string, digest: Digest, scopes = [pullScope(repo)], signal?: AbortSignal): Promise<boolean> {
     const res = await this.request({ method: 'HEAD', url: await this.url(`${repo}/blobs/${digest}`), signal }, scopes);
+    if (res.status !== 200 && res.status !== 404) throw await errorOf(res);
     res.body.resume();
-    if (res.status === 200) return true;
-    if (res.status === 404) return false;
-    throw await errorOf(res);
+    return res.status === 200;
   }
 
   /** Opens a blob for reading from byte `start` (HTTP Range), following redirects to storage. */
@@ -143,7 +142,8 @@ export class RegistryClient {
     if (start > 0 && res.status === 200) {
       // The server ignored the range: the caller must restart from zero.
       res.body.destroy();
-      throw errors.unavailable(`the registry does not support resuming blob ${digest}`);
+      // Not UNAVAILABLE: asking again would get the same answer.
+      throw errors.precondition(`the registry does not support resuming blob ${digest}`, { hint: 'pull again' });
     }
     if (res.status !== 200 && res.status !== 206) throw await errorOf(res);
     return res.body;
@@ -159,14 +159,10 @@ export class RegistryClient {
     url.searchParams.set('mount', digest);
     url.searchParams.set('from', from);
     const res = await this.request({ method: 'POST', url, signal }, [pushScope(repo), pullScope(from)]);
+    if (![201, 202, 401, 403, 404].includes(res.status)) throw await errorOf(res);
     res.body.resume();
-    if (res.status === 201) return true;
-    if (res.status === 202) {
-      await this.cancelUpload(repo, res, signal);
-      return false;
-    }
-    if (res.status === 401 || res.status === 403 || res.status === 404) return false;
-    throw await errorOf(res);
+    if (res.status === 202) await this.cancelUpload(repo, res, signal);
+    return res.status === 201;
   }
 
   /**
@@ -176,8 +172,7 @@ export class RegistryClient {
   async uploadBlob(repo: string, digest: Digest, size: number, open: () => Promise<Readable>, signal?: AbortSignal): Promise<void> {
     const scopes = [pushScope(repo)];
     const start = await this.request({ method: 'POST', url: await this.url(`${repo}/blobs/uploads/`), signal }, scopes);
-    start.body.resume();
-    if (start.status !== 202) throw await errorOf(start);
+    await expectStatus(start, 202);
     let location = this.location(start);
     const contentHeaders = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
     if (size > MONOLITHIC_MAX) {
@@ -185,19 +180,16 @@ export class RegistryClient {
         { method: 'PATCH', url: location, headers: { ...contentHeaders, 'content-range': `0-${size - 1}` }, body: open, signal },
         scopes,
       );
-      patch.body.resume();
-      if (patch.status !== 202) throw await errorOf(patch);
+      await expectStatus(patch, 202);
       location = this.location(patch);
       location.searchParams.set('digest', digest);
       const done = await this.request({ method: 'PUT', url: location, headers: { 'content-length': '0' }, signal }, scopes);
-      done.body.resume();
-      if (done.status !== 201) throw await errorOf(done);
+      await expectStatus(done, 201);
       return;
     }
     location.searchParams.set('digest', digest);
     const put = await this.request({ method: 'PUT', url: location, headers: contentHeaders, body: open, signal }, scopes);
-    put.body.resume();
-    if (put.status !== 201) throw await errorOf(put);
+    await expectStatus(put, 201);
   }
 
   /** PUTs a manifest under a tag or digest with its exact media type; returns its digest. */
@@ -212,8 +204,7 @@ export class RegistryClient {
       },
       [pushScope(repo)],
     );
-    res.body.resume();
-    if (res.status !== 201) throw await errorOf(res);
+    await expectStatus(res, 201);
     return sha256(bytes);
   }
 
@@ -306,6 +297,12 @@ const MONOLITHIC_MAX = 16 << 20;
 
 function headerString(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Discards the body of an answer with the `expected` status; any other answer is thrown as its error (body read first). */
+async function expectStatus(res: HttpResponse, expected: number): Promise<void> {
+  if (res.status !== expected) throw await errorOf(res);
+  res.body.resume();
 }
 
 /** A registry error answer as one Docker-worded error ("manifest unknown: manifest unknown"). */
