@@ -38,8 +38,8 @@ describe('parseMount (RUN --mount)', () => {
     ['type=secret,id=a,from=b', 'secret mount should not have a from'],
     ['type=secret,id=a,sharing=shared', 'secret mount should not define sharing'],
     ['type=secret,id=a,source=b', "both source and id can't be set"],
-    ['type=bind,"target=/x', 'failed to parse csv mounts: extraneous or missing " in quoted-field'],
-    ['type=bind,tar"get=/x', 'failed to parse csv mounts: bare " in non-quoted-field'],
+    ['type=bind,"target=/x', 'failed to parse csv mounts: parse error on line 1, column 21: extraneous or missing " in quoted-field'],
+    ['type=bind,tar"get=/x', 'failed to parse csv mounts: parse error on line 1, column 14: bare " in non-quoted-field'],
   ];
   for (const [spec, message] of bad) it(`${spec}: ${message}`, () => assert.throws(() => parseMount(spec), { message }));
 

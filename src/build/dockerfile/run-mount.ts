@@ -4,6 +4,7 @@
  *
  * @see https://docs.docker.com/reference/dockerfile/#run---mount
  */
+import { parseCsvRecord } from '../../core/csv.js';
 import { withSuggestion } from './errors.js';
 
 /** Mount types RUN accepts. */
@@ -41,37 +42,12 @@ const TYPES: readonly MountType[] = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'];
 const SHARING: readonly CacheSharing[] = ['shared', 'private', 'locked'];
 const KEYS = ['type', 'from', 'source', 'target', 'readonly', 'id', 'sharing', 'required', 'size', 'mode', 'uid', 'gid', 'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'env'];
 
-/** Splits one CSV record (RFC 4180 quoting: `"a,b"` and `""` inside quotes). */
+/** Splits a `--mount` value into its fields (Go's CSV, as BuildKit reads it). */
 export function csvFields(record: string): string[] {
-  const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    let field = '';
-    if (record[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= record.length) throw new Error('failed to parse csv mounts: extraneous or missing " in quoted-field');
-        if (record[i] === '"') {
-          if (record[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        field += record[i++];
-      }
-      if (i < record.length && record[i] !== ',') throw new Error('failed to parse csv mounts: extraneous or missing " in quoted-field');
-    } else {
-      while (i < record.length && record[i] !== ',') {
-        if (record[i] === '"') throw new Error('failed to parse csv mounts: bare " in non-quoted-field');
-        field += record[i++];
-      }
-    }
-    fields.push(field);
-    if (i >= record.length) return fields;
-    i++; // the comma
+  try {
+    return parseCsvRecord(record);
+  } catch (err) {
+    throw new Error(`failed to parse csv mounts: ${(err as Error).message}`, { cause: err });
   }
 }
 

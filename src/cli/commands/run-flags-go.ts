@@ -3,6 +3,7 @@
  * (run-flags.ts and its run-flags-*.ts siblings): pflag's `invalid argument` errors, strconv's
  * ParseInt/ParseBool, strings.Cut, path.Clean and encoding/csv, as docker/cli relies on them.
  */
+import { parseCsvRecord as parseCsv } from '../../core/csv.js';
 import { errors, type GantryError } from '../../core/errors.js';
 
 /**
@@ -66,34 +67,11 @@ export function cleanPath(p: string): string {
   return `/${parts.join('/')}`;
 }
 
-/** Go's encoding/csv reading one record (quoted fields, `""` escapes). */
+/** A flag's value as one CSV record (core/csv.ts), its parse error worded as the flag's. */
 export function parseCsvRecord(value: string, flag: string): string[] {
-  const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    let field = '';
-    if (value[i] === '"') {
-      i++;
-      for (;;) {
-        const q = value.indexOf('"', i);
-        if (q < 0) throw flagError(flag, value, `parse error on line 1, column ${value.length + 1}: extraneous or missing " in quoted-field`);
-        field += value.slice(i, q);
-        i = q + 1;
-        if (value[i] === '"') {
-          field += '"';
-          i++;
-        } else if (i === value.length || value[i] === ',') break;
-        else throw flagError(flag, value, `parse error on line 1, column ${i + 1}: extraneous or missing " in quoted-field`);
-      }
-    } else {
-      const end = value.indexOf(',', i);
-      field = value.slice(i, end < 0 ? value.length : end);
-      const quote = field.indexOf('"');
-      if (quote >= 0) throw flagError(flag, value, `parse error on line 1, column ${i + quote + 1}: bare " in non-quoted-field`);
-      i = end < 0 ? value.length : end;
-    }
-    fields.push(field);
-    if (i >= value.length) return fields;
-    i++; // the comma
+  try {
+    return parseCsv(value);
+  } catch (err) {
+    throw flagError(flag, value, (err as Error).message);
   }
 }
