@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import type { Extract, Header } from 'tar-stream';
 import { errors, isErrno, isGantryError } from '../core/errors.js';
 import { lsetxattr, mknod } from '../native/native.js';
-import { ensureParents, forEachTarEntry, type TarEntryData, tarPathComponents } from './tar-entries.js';
+import { createReplacing, ensureParents, forEachTarEntry, type TarEntryData, tarPathComponents } from './tar-entries.js';
 
 /** What {@link applyLayer} unpacked. */
 export interface ApplyLayerResult {
@@ -139,15 +139,7 @@ class Applier {
    * retries, except that a directory entry keeps an existing directory.
    */
   private make<T>(rel: string, isDir: boolean, create: () => T): T | undefined {
-    try {
-      return create();
-    } catch (err) {
-      if (!isErrno(err, 'EEXIST')) throw err;
-    }
-    const st = lstatSync(this.abs(rel));
-    if (isDir && st.isDirectory()) return undefined;
-    this.remove(rel, st);
-    return create();
+    return createReplacing(this.abs(rel), isDir, create, (st) => this.remove(rel, st));
   }
 
   private setXattrs(rel: string, meta: Meta): void {

@@ -5,10 +5,10 @@
  * extractor and source down on any failure before reporting it — so that no stream is left
  * waiting and no error goes unheard. How a failure is worded stays with each caller.
  */
-import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
-import { errors } from '../core/errors.js';
+import { errors, isErrno } from '../core/errors.js';
 
 /** One entry's data: read it to the end, or `resume()` to skip it. */
 export type TarEntryData = AsyncIterable<Buffer> & { resume(): unknown };
@@ -153,4 +153,21 @@ export function ensureParents(root: string, parts: readonly string[], known: Set
     }
     known.add(rel);
   }
+}
+
+/**
+ * Runs `create` (a file, directory, link or node at `abs`); when something is there already
+ * (EEXIST) it is removed with `remove` and `create` runs again — tar's rule that a later entry
+ * wins — except that a directory entry keeps an existing directory (undefined then).
+ */
+export function createReplacing<T>(abs: string, isDir: boolean, create: () => T, remove: (st: Stats) => void): T | undefined {
+  try {
+    return create();
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw err;
+  }
+  const st = lstatSync(abs);
+  if (isDir && st.isDirectory()) return undefined;
+  remove(st);
+  return create();
 }

@@ -15,9 +15,9 @@ import {
 import { realpath } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
-import { errors, isErrno, isGantryError } from '../../core/errors.js';
+import { errors, isGantryError } from '../../core/errors.js';
 import { mknod } from '../../native/native.js';
-import { ensureParents, forEachTarEntry, type TarEntryData, tarPathComponents } from '../../snapshots/tar-entries.js';
+import { createReplacing, ensureParents, forEachTarEntry, type TarEntryData, tarPathComponents } from '../../snapshots/tar-entries.js';
 
 /** Options of {@link extractContextTar}. */
 export interface ExtractOptions {
@@ -55,20 +55,14 @@ class ContextUnpacker {
 
   /** Runs `create`; on EEXIST replaces what is there (a later entry wins), except dir over dir. */
   private make<T>(rel: string, isDir: boolean, create: () => T): T | undefined {
-    try {
-      return create();
-    } catch (err) {
-      if (!isErrno(err, 'EEXIST')) throw err;
-    }
-    const st = lstatSync(this.abs(rel));
-    if (isDir && st.isDirectory()) return undefined;
-    if (st.isDirectory()) {
-      rmSync(this.abs(rel), { recursive: true, force: true });
-      for (const k of [...this.dirs]) if (k === rel || k.startsWith(`${rel}/`)) this.dirs.delete(k);
-    } else {
-      unlinkSync(this.abs(rel));
-    }
-    return create();
+    return createReplacing(this.abs(rel), isDir, create, (st) => {
+      if (st.isDirectory()) {
+        rmSync(this.abs(rel), { recursive: true, force: true });
+        for (const k of [...this.dirs]) if (k === rel || k.startsWith(`${rel}/`)) this.dirs.delete(k);
+      } else {
+        unlinkSync(this.abs(rel));
+      }
+    });
   }
 
   private owner(rel: string, h: TarHeader): void {
