@@ -37,9 +37,10 @@ import { type ContainerFilter, type FilterLookups, matchesContainerFilters } fro
 import { withFileLock } from './locks.js';
 import { type LogEntry, readLogs, type ReadLogsOptions } from './log-file.js';
 import type { ContainerPaths } from './paths.js';
-import { mountRootfs, unmountRootfs } from './rootfs.js';
+import { mountRootfs, unmountRootfs } from '../snapshots/overlay-mount.js';
 import { restartDecision, signalName, startFailureExitCode, validateHostConfig } from './rules.js';
-import { dirSize, removeNetns, sweepExitFiles } from './run-files.js';
+import { dirSize } from '../core/dir-size.js';
+import { removeNetns, sweepExitFiles } from './run-files.js';
 import { top, type TopResult } from './top.js';
 import { inspectView, summaryView } from './views.js';
 

@@ -1,5 +1,5 @@
 /** File-system chores of the container service. */
-import { lstatSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrno } from '../core/errors.js';
 import { MNT_DETACH, umount2 } from '../native/native.js';
@@ -36,35 +36,3 @@ export function removeNetns(path: string): void {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
 }
-
-/** Bytes in a directory tree (files counted once per inode). */
-export function dirSize(dir: string): number {
-  let total = 0;
-  const seen = new Set<number>();
-  const walk = (d: string) => {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = join(d, n);
-      let st;
-      try {
-        st = lstatSync(p, { throwIfNoEntry: false });
-      } catch {
-        continue;
-      }
-      if (!st) continue;
-      if (st.isDirectory()) walk(p);
-      else if (!seen.has(st.ino)) {
-        seen.add(st.ino);
-        total += st.size;
-      }
-    }
-  };
-  walk(dir);
-  return total;
-}
-

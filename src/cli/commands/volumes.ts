@@ -11,7 +11,8 @@ import { asMap } from '../format/go-values.js';
 import { formatRows } from '../format/table.js';
 import { humanSize } from '../format/units.js';
 import { collect } from '../options.js';
-import { confirm, writeInspect } from './images.js';
+import { confirm } from '../prompt.js';
+import { writeInspect } from './images.js';
 
 type Ctx = () => CliContext;
 

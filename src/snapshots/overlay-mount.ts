@@ -1,9 +1,10 @@
 /**
- * A container's root filesystem: an overlay mount of the image's layer snapshots (read-only
- * lowers, top first) under the container's own writable upper directory.
+ * Overlay mounts of layer snapshots: a container's (or a build step's) root filesystem, the
+ * read-only lowers top first under a writable upper directory; or a read-only view of a
+ * layer stack (what a build's `COPY --from` reads).
  */
 import { mkdirSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { isErrno } from '../core/errors.js';
 import { MNT_DETACH, mount, umount2 } from '../native/native.js';
 
@@ -12,9 +13,24 @@ const MAX_MOUNT_DATA = 4000;
 
 /** Mounts the overlay at `target` (unmounting a stale mount there first). */
 export function mountRootfs(lowers: readonly string[], upper: string, work: string, target: string, layersRoot: string): void {
-  for (const d of [upper, work, target]) mkdirSync(d, { recursive: true, mode: 0o755 });
+  for (const d of [upper, work]) mkdirSync(d, { recursive: true, mode: 0o755 });
+  mountOverlay(lowers, `,upperdir=${upper},workdir=${work}`, target, layersRoot);
+}
+
+/**
+ * Mounts a read-only view of `lowers` (top first) at `target`. overlayfs wants two lowers
+ * when there is no upper directory: missing ones are empty directories made under `empty`.
+ */
+export function mountReadOnly(lowers: readonly string[], target: string, layersRoot: string, empty: string): void {
+  const pad = ['a', 'b'].slice(0, Math.max(0, 2 - lowers.length)).map((n) => join(empty, n));
+  for (const d of pad) mkdirSync(d, { recursive: true, mode: 0o755 });
+  mountOverlay([...lowers, ...pad], '', target, layersRoot);
+}
+
+function mountOverlay(lowers: readonly string[], extra: string, target: string, layersRoot: string): void {
+  mkdirSync(target, { recursive: true, mode: 0o755 });
   unmountRootfs(target);
-  const data = (l: readonly string[]) => `lowerdir=${l.join(':')},upperdir=${upper},workdir=${work}`;
+  const data = (l: readonly string[]) => `lowerdir=${l.join(':')}${extra}`;
   if (data(lowers).length <= MAX_MOUNT_DATA) {
     mount('overlay', target, 'overlay', 0, data(lowers));
     return;
