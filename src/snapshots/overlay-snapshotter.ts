@@ -11,7 +11,7 @@
  * a few thousand files per layer, creating files took most of a pull's time.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Transform } from 'node:stream';
@@ -20,7 +20,7 @@ import { errors, isErrno } from '../core/errors.js';
 import { abandoned } from '../core/process-alive.js';
 import type { Db } from '../metadata/database.js';
 import type { Lease } from '../metadata/leases.js';
-import { markTopdir } from '../native/native.js';
+import { markTopdir, MNT_DETACH, umount2 } from '../native/native.js';
 import type { SnapshotInfo, Snapshotter, UnpackRequest } from './snapshotter.js';
 import { applyLayer } from './tar-apply.js';
 
@@ -122,6 +122,34 @@ export class OverlaySnapshotter implements Snapshotter {
     }
   }
 
+  async workDir(): Promise<string> {
+    const dir = join(this.tmpDir(), `${process.pid}-${randomBytes(6).toString('hex')}`);
+    await mkdir(dir, { mode: 0o700 });
+    return dir;
+  }
+
+  async adopt(workDir: string, info: SnapshotInfo, lease: Lease): Promise<SnapshotInfo> {
+    lease.add('snapshot', info.chainId);
+    const existing = this.stat(info.chainId);
+    if (existing) {
+      await rm(workDir, { recursive: true, force: true });
+      return existing;
+    }
+    for (const name of await readdir(workDir)) {
+      if (name !== 'fs') await rm(join(workDir, name), { recursive: true, force: true });
+    }
+    try {
+      await rename(workDir, join(this.root, digestHex(info.chainId)));
+    } catch (err) {
+      if (!isErrno(err, 'ENOTEMPTY') && !isErrno(err, 'EEXIST')) throw err;
+      await rm(workDir, { recursive: true, force: true });
+    }
+    this.db
+      .prepare('INSERT OR IGNORE INTO snapshots (chain_id, parent, diff_id, size, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(info.chainId, info.parent, info.diffId, info.size, new Date().toISOString());
+    return this.stat(info.chainId) ?? info;
+  }
+
   async remove(chainId: Digest): Promise<void> {
     const trash = this.detach(chainId);
     if (trash) await rm(trash, { recursive: true, force: true });
@@ -165,6 +193,8 @@ export class OverlaySnapshotter implements Snapshotter {
     const tmp = join(this.root, 'tmp');
     for (const name of await readdirOrEmpty(tmp)) {
       if (abandoned(name)) {
+        // A build that died may have left its step's file systems mounted in there.
+        unmountBelow(join(tmp, name));
         await rm(join(tmp, name), { recursive: true, force: true });
         n++;
       }
@@ -175,6 +205,29 @@ export class OverlaySnapshotter implements Snapshotter {
   /** Directory names of committed snapshots on disk (chain ID hex), for orphan collection. */
   async listDirs(): Promise<string[]> {
     return (await readdirOrEmpty(this.root)).filter((n) => /^[a-f0-9]{64}$/.test(n));
+  }
+}
+
+/** Detaches every mount at or below `dir`, deepest first. */
+function unmountBelow(dir: string): void {
+  let table: string;
+  try {
+    table = readFileSync('/proc/self/mounts', 'utf8');
+  } catch {
+    return;
+  }
+  const unescape = (p: string) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const points = table
+    .split('\n')
+    .map((line) => unescape(line.split(' ')[1] ?? ''))
+    .filter((p) => p === dir || p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) {
+    try {
+      umount2(p, MNT_DETACH);
+    } catch {
+      // already gone
+    }
   }
 }
 

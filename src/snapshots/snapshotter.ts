@@ -38,12 +38,27 @@ export interface UnpackRequest {
 
 /** The snapshotter interface. */
 export interface Snapshotter {
+  /** The directory committed snapshots live in. */
+  readonly root: string;
   stat(chainId: Digest): SnapshotInfo | undefined;
   list(): SnapshotInfo[];
   /** Ensures the committed snapshot of `req.chainId` exists, unpacking the layer when missing. */
   unpack(req: UnpackRequest, lease: Lease, signal?: AbortSignal): Promise<SnapshotInfo>;
   /** The directory holding a committed snapshot's files. */
   dir(chainId: Digest): string;
+  /**
+   * A fresh private directory for work that may become a snapshot (a build step's overlay
+   * upper directory and its siblings), on the snapshots' file system so that `adopt` is a
+   * rename. Swept with the process's other leftovers when it dies.
+   */
+  workDir(): Promise<string>;
+  /**
+   * Makes `<workDir>/fs` the committed snapshot of `info.chainId`: the files must already be
+   * in snapshot format (an overlay upper directory is) and their layer tar must have
+   * `info.diffId`. Everything else in `workDir` is removed. When the snapshot already exists
+   * (the same step made the same files before) `workDir` is removed instead.
+   */
+  adopt(workDir: string, info: SnapshotInfo, lease: Lease): Promise<SnapshotInfo>;
   /** Deletes a committed snapshot (record first, then files). */
   remove(chainId: Digest): Promise<void>;
   /**
