@@ -1,5 +1,5 @@
 /**
- * Garbage collection of blobs and snapshots: mark what images (and, later, containers) and
+ * Garbage collection of blobs and snapshots: mark what images, containers, the build cache and
  * live leases reference, sweep the rest.
  *
  * NOTE: the sweep runs inside one write transaction of the metadata database, and it unlinks
@@ -51,8 +51,17 @@ export async function collectGarbage(
     for (const r of db.prepare('SELECT DISTINCT blob_digest FROM image_layers').all() as { blob_digest: string }[]) {
       keepBlobs.add(r.blob_digest);
     }
+    // The build cache keeps what its steps made: their configs, layer blobs and snapshots.
+    for (const r of db.prepare('SELECT config_digest FROM build_cache').all() as { config_digest: string }[]) {
+      keepBlobs.add(r.config_digest);
+    }
+    for (const r of db.prepare('SELECT DISTINCT blob_digest FROM build_cache_layers').all() as { blob_digest: string }[]) {
+      keepBlobs.add(r.blob_digest);
+    }
     const keepSnaps = new Set<string>(leasedKeys(db, 'snapshot'));
-    for (const r of db.prepare('SELECT DISTINCT chain_id FROM image_layers').all() as { chain_id: string }[]) {
+    for (const r of db
+      .prepare('SELECT chain_id FROM image_layers UNION SELECT chain_id FROM build_cache_layers')
+      .all() as { chain_id: string }[]) {
       keepSnaps.add(r.chain_id);
     }
     for (const k of extraRoots()) keepSnaps.add(k);

@@ -92,4 +92,26 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX container_volumes_volume ON container_volumes(volume);
   `,
+  // 3: the build cache
+  `
+  CREATE TABLE build_cache (
+    key           TEXT PRIMARY KEY,        -- a step's cache key (sha256 of parent key + step)
+    config_digest TEXT NOT NULL,           -- the stage's image config after the step (a blob)
+    description   TEXT NOT NULL,           -- the step, as progress shows it
+    size          INTEGER NOT NULL DEFAULT 0, -- bytes of the layer the step made (0: none)
+    created_at    TEXT NOT NULL,
+    last_used     TEXT NOT NULL
+  );
+  CREATE TABLE build_cache_layers (
+    key         TEXT NOT NULL REFERENCES build_cache(key) ON DELETE CASCADE,
+    idx         INTEGER NOT NULL,
+    diff_id     TEXT NOT NULL,
+    chain_id    TEXT NOT NULL,
+    blob_digest TEXT NOT NULL,
+    media_type  TEXT NOT NULL,
+    blob_size   INTEGER NOT NULL,
+    PRIMARY KEY (key, idx)
+  );
+  CREATE INDEX build_cache_layers_chain ON build_cache_layers(chain_id);
+  `,
 ];
