@@ -6,11 +6,13 @@
  * run at once on one root (see metadata/database.ts for how they stay consistent).
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { LocalContentStore } from '../content/local-content-store.js';
 import { type Digest } from '../core/digest.js';
-import { errors } from '../core/errors.js';
+import { errors, isGantryError } from '../core/errors.js';
+import { dirSize } from '../core/dir-size.js';
 import { packageRoot } from '../core/package-root.js';
 import type { OpContext } from '../core/op-context.js';
 import { familiarName, formatReference, normalizeReference, parseReference, type Reference, repositoryName } from '../core/reference.js';
@@ -32,6 +34,12 @@ import { type ImportDeps, type ImportOptions, importRootfs } from '../images/imp
 import { VolumeService } from '../volumes/volume-service.js';
 import { ContainerService } from '../containers/container-service.js';
 import { ContainerPaths, runDirFor } from '../containers/paths.js';
+import { type BaseImage, Builder } from '../build/builder.js';
+import { BuildCache, type CacheEntry } from '../build/cache.js';
+import { OciRuntime } from '../runtime/runc.js';
+import type { BuildEventSink } from '../core/build-events.js';
+import type { Platform } from '../core/oci.js';
+import { buildImage, type BuildOptions, type BuildOutcome } from './build.js';
 
 /** The default state root, as Docker's /var/lib/docker. */
 export const DEFAULT_ROOT = '/var/lib/gantry';
@@ -58,6 +66,8 @@ export class Engine {
   readonly containers: ContainerService;
   private readonly importDeps: ImportDeps;
   private registriesInstance: Registries | undefined;
+  private readonly buildCache: BuildCache;
+  private readonly builder: Builder;
 
   private constructor(
     readonly root: string,
@@ -77,9 +87,19 @@ export class Engine {
     this.importDeps = { db, content, snapshots, images: store, gc: () => this.images.gc() };
     this.volumes = new VolumeService({ db, root });
     let runtimes: Record<string, string> | undefined;
+    const paths = new ContainerPaths(root, runDirFor(root, DEFAULT_ROOT));
+    this.buildCache = new BuildCache(db);
+    this.builder = new Builder({
+      content,
+      snapshots,
+      cache: this.buildCache,
+      runtime: () => new OciRuntime((runtimes ??= findRuntimes()).runc as string, paths.runtimeState),
+      resolveImage: (ref, o) => this.baseImage(ref, o),
+      cacheMountRoot: join(root, 'build', 'cache-mounts'),
+    });
     this.containers = new ContainerService({
       db,
-      paths: new ContainerPaths(root, runDirFor(root, DEFAULT_ROOT)),
+      paths,
       volumes: this.volumes,
       image: async (input) => {
         const rec = this.images.resolve(input);
@@ -211,6 +231,62 @@ export class Engine {
     return bootstrapBusybox(this.importDeps, reference, ctx);
   }
 
+  /**
+   * `build`: a Dockerfile and its context into an image (or, with `output`, into files).
+   * Progress goes to `events`; nothing is named unless the whole build succeeds.
+   */
+  build(options: BuildOptions, events: BuildEventSink, signal?: AbortSignal): Promise<BuildOutcome> {
+    return buildImage(
+      { ...this.importDeps, builder: this.builder, tempDir: join(this.root, 'tmp', 'build') },
+      options,
+      events,
+      signal,
+    );
+  }
+
+  /** `builder du`: the build cache's rows. */
+  buildCacheEntries(): CacheEntry[] {
+    return this.buildCache.list();
+  }
+
+  /**
+   * `builder prune`: drops build cache rows (all with `all`, else those no image shares) and
+   * the RUN --mount=type=cache directories, then collects what they held.
+   */
+  async pruneBuildCache(options: { all?: boolean; until?: Date } = {}): Promise<{ deleted: CacheEntry[]; reclaimed: number }> {
+    const sizes = new Map(this.importDeps.snapshots.list().map((s) => [s.chainId, s.size]));
+    const deleted = this.buildCache.prune(options);
+    let reclaimed = 0;
+    const mounts = join(this.root, 'build', 'cache-mounts');
+    if (!options.until) {
+      reclaimed += dirSize(mounts);
+      await rm(mounts, { recursive: true, force: true });
+    }
+    const gc = await this.images.gc();
+    for (const c of gc.snapshots) reclaimed += sizes.get(c) ?? 0;
+    return { deleted, reclaimed };
+  }
+
+  /** A base image of a build: the local one, pulled when missing (or always with `pull`). */
+  private async baseImage(ref: string, o: { pull: boolean; platform: Platform; signal?: AbortSignal }): Promise<BaseImage> {
+    let rec;
+    try {
+      rec = o.pull ? undefined : this.images.resolve(ref);
+    } catch (err) {
+      if (!isGantryError(err, 'NOT_FOUND')) throw err;
+    }
+    if (!rec) {
+      try {
+        await this.pull(ref, { platform: o.platform }, { signal: o.signal });
+      } catch (err) {
+        if (isGantryError(err, 'CANCELED')) throw err;
+        throw errors.notFound(`failed to resolve source metadata for ${formatReference(normalizeReference(ref))}: ${(err as Error).message}`, { cause: err });
+      }
+      rec = this.images.resolve(ref);
+    }
+    return { id: rec.id, name: ref, config: await this.images.config(rec), layers: rec.layers };
+  }
+
   /** `system df`. */
   async diskUsage(): Promise<DiskUsage> {
     return { images: this.images.diskUsage(), containers: await this.containers.diskUsage() };
@@ -258,6 +334,10 @@ export type { LoadedImage } from '../images/archive-load.js';
 export { parseImageFilters, type ImageFilter } from '../images/filters.js';
 export type { SearchFilterArg, SearchOptions, SearchResult } from '../distribution/search.js';
 export type { VolumeInfo } from '../core/container-types.js';
+export type { BuildOptions, BuildOutcome } from './build.js';
+export type { BuildSecret } from '../build/builder.js';
+export type { CacheEntry } from '../build/cache.js';
+export type { BuildEvent, BuildEventSink } from '../core/build-events.js';
 export type { VolumePruneReport, VolumeUsage } from '../volumes/volume-service.js';
 export type {
   ContainerCreateRequest,
