@@ -11,6 +11,8 @@ import { compileTemplate } from '../format/go-template.js';
 import { formatRows } from '../format/table.js';
 import { formatGoTime, humanSize, timeAgo } from '../format/units.js';
 import { collect, goJson } from '../options.js';
+import { confirm } from '../prompt.js';
+import { registerBuildCommands } from './build.js';
 import { registerDistributionCommands } from './distribution.js';
 import { registerTransferCommands } from './image-transfer.js';
 
@@ -95,6 +97,7 @@ export function registerImageCommands(program: Command, getCtx: Ctx): void {
 
   registerTransferCommands(program, image, getCtx);
   registerDistributionCommands(program, image, getCtx);
+  registerBuildCommands(program, image, getCtx);
 }
 
 interface ListOpts {
@@ -270,26 +273,3 @@ async function pruneImages(ctx: CliContext, o: { all?: boolean; filter: string[]
   }
   ctx.out(`Total reclaimed space: ${humanSize(report.SpaceReclaimed)}`);
 }
-
-/** Asks a yes/no question on stdin, as Docker's prompt does (anything but y/yes is no). */
-export async function confirm(ctx: CliContext, question: string): Promise<boolean> {
-  ctx.stdout.write(question);
-  const answer = await new Promise<string>((resolve) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('\n')) done();
-    };
-    const done = () => {
-      ctx.stdin.off('data', onData);
-      ctx.stdin.off('end', done);
-      ctx.stdin.pause();
-      resolve(buf.split('\n')[0] ?? '');
-    };
-    ctx.stdin.on('data', onData);
-    ctx.stdin.on('end', done);
-  });
-  if (!ctx.stdin.isTTY) ctx.out('');
-  return ['y', 'yes'].includes(answer.trim().toLowerCase());
-}
-
