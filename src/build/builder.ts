@@ -328,7 +328,7 @@ class BuildRun {
       return state;
     }
     const env = this.expansionEnv(state, scope);
-    const ins = this.expandChecked(raw, env);
+    const ins = this.expandChecked(raw, env, scope);
     const parentKey = state.key;
     const keyOf = (...extra: string[]) => hash(parentKey, stripLocation(ins), ...extra);
     const now = () => new Date().toISOString();
@@ -664,9 +664,16 @@ class BuildRun {
   }
 
   /** Expands an instruction, warning about variables that are not set (BuildKit's UndefinedVar). */
-  private expandChecked<T extends Instruction>(ins: T, env: Map<string, string>): T {
+  private expandChecked<T extends Instruction>(ins: T, env: Map<string, string>, scope: StageScope): T {
     const escapeToken = this.dockerfile.escapeToken;
-    return expandInstruction(ins, env, { escapeToken });
+    const warned = new Set<string>();
+    const onUndefined = (name: string) => {
+      // An ARG declared without a value is unset, not undefined.
+      if (warned.has(name) || scope.args.has(name)) return;
+      warned.add(name);
+      this.emit({ type: 'warning', message: `UndefinedVar: Usage of undefined variable '$${name}' (${this.file}:${ins.startLine})` });
+    };
+    return expandInstruction(ins, env, { escapeToken, onUndefined });
   }
 
   private expand(word: string, env: ReadonlyMap<string, string | undefined>, line: number): string {

@@ -13,18 +13,25 @@
  */
 import type { Instruction } from './instructions.js';
 import { parseMount } from './run-mount.js';
-import { expand, expandWords, type ExpansionEnv } from './shell-lexer.js';
+import { processWord, type ExpansionEnv } from './shell-lexer.js';
 
 /** Options of {@link expandInstruction}. */
 export interface ExpandOptions {
   /** The Dockerfile's escape token (Dockerfile.escapeToken); default `\`. */
   escapeToken?: string;
+  /** Called with each variable a word used that is not set (BuildKit's UndefinedVar check). */
+  onUndefined?: (name: string) => void;
 }
 
 /** Returns a copy of `instruction` with its expandable fields expanded in `env`. */
 export function expandInstruction<T extends Instruction>(instruction: T, env: ExpansionEnv, options: ExpandOptions = {}): T {
   const lex = { escapeToken: options.escapeToken ?? '\\' };
-  const word = (s: string): string => expand(s, env, lex);
+  const run = (s: string, lexOptions: typeof lex & { skipProcessQuotes?: boolean }) => {
+    const r = processWord(s, env, lexOptions);
+    if (options.onUndefined) for (const name of r.unmatched) options.onUndefined(name);
+    return r;
+  };
+  const word = (s: string): string => run(s, lex).result;
   const opt = (s: string | undefined): string | undefined => (s === undefined ? undefined : word(s));
   const i: Instruction = instruction;
   switch (i.kind) {
@@ -43,7 +50,7 @@ export function expandInstruction<T extends Instruction>(instruction: T, env: Ex
     case 'VOLUME':
       return { ...i, volumes: i.volumes.map(word) } as T;
     case 'EXPOSE':
-      return { ...i, ports: i.ports.flatMap((p) => expandWords(p, env, lex)) } as T;
+      return { ...i, ports: i.ports.flatMap((p) => run(p, lex).words) } as T;
     case 'FROM':
       return { ...i, image: word(i.image), platform: opt(i.platform) } as T;
     case 'RUN':
@@ -57,7 +64,7 @@ export function expandInstruction<T extends Instruction>(instruction: T, env: Ex
         dest: word(i.dest),
         chown: opt(i.chown),
         chmod: opt(i.chmod),
-        contents: i.contents.map((c) => (c.expand ? { ...c, data: expand(c.data, env, raw) } : c)),
+        contents: i.contents.map((c) => (c.expand ? { ...c, data: run(c.data, { ...lex, ...raw }).result } : c)),
       };
       if (out.kind === 'ADD') out.checksum = opt(out.checksum);
       return out as T;
