@@ -9,7 +9,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxSandbox, destroyWithContainers, mountsMentioning } from '../support/containers.js';
-import { needsRoot, type Sandbox } from '../support/harness.js';
+import { spawn } from 'node:child_process';
+import { GANTRY, needsRoot, type Sandbox } from '../support/harness.js';
 
 /** Writes files (path → content) under a fresh context directory. */
 async function context(files: Record<string, string>): Promise<string> {
@@ -237,6 +238,36 @@ describe('gantry build', { skip: needsRoot }, () => {
       const r = await sb.run(['build', '-t', 'bad-link', dir]);
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr.trim().split('\n').pop() as string, /^Error: Dockerfile:2: .*(outside|forbidden|not found)/);
+    });
+
+    it('an ARG used before its definition is named with its file and line', async () => {
+      const dir = await ctx({ Dockerfile: 'FROM busybox\nWORKDIR /app/$DIR\nARG DIR=x\nWORKDIR /app/$DIR\n' });
+      const r = await sb.ok(['build', '--progress', 'plain', '-t', 'undefined-var', dir]);
+      assert.match(r.stderr, /1 warning found:\n - UndefinedVar: Usage of undefined variable '\$DIR' \(Dockerfile:2\)\n/);
+      assert.equal((await inspect('undefined-var')).Config.WorkingDir, '/app/x');
+    });
+
+    it('Ctrl-C stops a running step at once and leaves nothing behind', async () => {
+      const dir = await ctx({ Dockerfile: 'FROM busybox\nRUN echo started; sleep 120\n' });
+      const child = spawn(GANTRY, ['--root', sb.root, 'build', '--progress', 'plain', '-t', 'interrupted', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await new Promise<void>((resolve) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('started')) resolve();
+        });
+        void exited.then(() => resolve());
+      });
+      const sent = Date.now();
+      child.kill('SIGINT');
+      const code = await exited;
+      assert.notEqual(code, 0, stderr);
+      assert.ok(Date.now() - sent < 60_000, 'the sleep did not run to its end');
+      assert.match(stderr.trim().split('\n').pop() as string, /^Error: .*cancel/i, stderr);
+      const names = (await sb.ok(['images', '--format', '{{.Repository}}'])).stdout;
+      assert.ok(!names.includes('interrupted'));
+      await assertClean();
     });
 
     it('an unknown base image and an unknown stage', async () => {
