@@ -17,7 +17,7 @@
  * - sockets are left out (a tar stream cannot carry them).
  */
 import { lstat, open, readdir, readlink, stat } from 'node:fs/promises';
-import { constants, type ReadStream, type Stats } from 'node:fs';
+import { constants, lstatSync, readdirSync, readlinkSync, type ReadStream, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { errors, isErrno } from '../../core/errors.js';
 import type { IgnoreMatcher } from './dockerignore.js';
@@ -65,11 +65,23 @@ function typeOf(st: Stats): ContextEntryType | undefined {
 /** The entry for `path` (context-relative) from its lstat; reads the link target of a symlink. */
 export async function statEntry(contextDir: string, path: string): Promise<ContextEntry | undefined> {
   const abs = join(contextDir, path);
-  const st = await lstat(abs);
+  const entry = entryOf(path, await lstat(abs));
+  if (entry?.type === 'symlink') entry.linkTarget = await readlink(abs);
+  return entry;
+}
+
+/** {@link statEntry}, synchronously (for walks of many small files, see checksum.ts). */
+export function statEntrySync(contextDir: string, path: string): ContextEntry | undefined {
+  const abs = join(contextDir, path);
+  const entry = entryOf(path, lstatSync(abs));
+  if (entry?.type === 'symlink') entry.linkTarget = readlinkSync(abs);
+  return entry;
+}
+
+function entryOf(path: string, st: Stats): ContextEntry | undefined {
   const type = typeOf(st);
   if (type === undefined) return undefined;
   const entry: ContextEntry = { path, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtime: st.mtime };
-  if (type === 'symlink') entry.linkTarget = await readlink(abs);
   if (type === 'char' || type === 'block') entry.rdev = st.rdev;
   return entry;
 }
@@ -86,7 +98,15 @@ export async function openContextFile(contextDir: string, path: string): Promise
 
 /** Names in a directory, in byte order of their UTF-8 encoding (Go's string order). */
 export async function sortedNames(absDir: string): Promise<string[]> {
-  const names = await readdir(absDir);
+  return byteOrder(await readdir(absDir));
+}
+
+/** {@link sortedNames}, synchronously. */
+export function sortedNamesSync(absDir: string): string[] {
+  return byteOrder(readdirSync(absDir));
+}
+
+function byteOrder(names: string[]): string[] {
   return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
