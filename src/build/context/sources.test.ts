@@ -142,9 +142,18 @@ describe('prepareContext: a local path', () => {
   it('refuses a missing path in Docker words', async () => {
     await rejectsWith(prepareContext('no/such/dir'), 'NOT_FOUND', /^unable to prepare context: path "no\/such\/dir" not found$/);
   });
-  it('refuses a local tarball as docker/cli does ("context must be a directory")', async () => {
+  it('unpacks a local tarball (docker/cli refuses one) into a directory that cleanup removes', async () => {
     const file = join(tempDir, 'ctx.tar.gz');
     await writeFile(file, gzipSync(await tarOf([{ name: 'Dockerfile', body: 'FROM x\n' }])));
+    const ctx = await prepareContext(file, { tempDir });
+    assert.equal(ctx.kind, 'local-archive');
+    assert.equal(await readFile(join(ctx.dir, 'Dockerfile'), 'utf8'), 'FROM x\n');
+    await ctx.cleanup();
+    assert.deepEqual((await readdir(tempDir)).sort(), ['ctx.tar.gz']);
+  });
+  it('refuses any other file as docker/cli does ("context must be a directory")', async () => {
+    const file = join(tempDir, 'Dockerfile');
+    await writeFile(file, 'FROM x\n');
     await rejectsWith(prepareContext(file), 'INVALID_ARGUMENT', new RegExp(`^unable to prepare context: context must be a directory: ${file}$`));
   });
   it('does not fetch remote tarballs yet', async () => {

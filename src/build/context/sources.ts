@@ -5,14 +5,17 @@
  * The argument reads as docker/cli's `runBuild` reads it, in this order:
  * - `-`: stdin is an archive (plain tar, or compressed) to unpack, or else a Dockerfile, and the
  *   context is then empty (docker/cli `GetContextFromReader`, buildx `LoadInputs`);
- * - a path that exists: a directory used in place. Anything else that exists, a tarball
- *   included, is refused with "context must be a directory", as docker/cli does;
+ * - a path that exists: a directory used in place, or a local archive (plain tar, or
+ *   compressed) unpacked as one on stdin would be — docker/cli refuses a local tarball, which
+ *   only makes users type `gantry build - < ctx.tar`; any other file is refused with
+ *   "context must be a directory", as docker/cli does;
  * - a git URL ({@link isGitUrl}): a shallow clone in a temporary directory;
  * - another http(s) URL: a remote tarball or Dockerfile (not supported yet);
  * - anything else: `unable to prepare context: path "x" not found`.
  */
 import { spawn } from 'node:child_process';
 import { createGunzip } from 'node:zlib';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +27,7 @@ import { cloneGitContext, isGitUrl, parseGitUrl } from './git-source.js';
 import { extractContextTar } from './tar-source.js';
 
 /** Where a context came from. */
-export type ContextKind = 'local' | 'stdin-archive' | 'stdin-dockerfile' | 'git';
+export type ContextKind = 'local' | 'local-archive' | 'stdin-archive' | 'stdin-dockerfile' | 'git';
 
 /** A context ready to walk. */
 export interface ContextSource {
@@ -84,7 +87,7 @@ export async function prepareContext(arg: string, options: PrepareContextOptions
     case 'stdin':
       return fromStdin(options);
     case 'local':
-      return fromLocal(arg);
+      return fromLocal(arg, options);
     case 'git': {
       const { root, dir } = await cloneGitContext(parseGitUrl(arg), { tempDir: resolve(options.tempDir ?? tmpdir()), signal: options.signal });
       return { kind: 'git', dir, cleanup: () => rm(root, { recursive: true, force: true }) };
@@ -98,9 +101,15 @@ export async function prepareContext(arg: string, options: PrepareContextOptions
   }
 }
 
-async function fromLocal(arg: string): Promise<ContextSource> {
+async function fromLocal(arg: string, options: PrepareContextOptions): Promise<ContextSource> {
   const dir = resolve(arg);
-  if (!(await stat(dir)).isDirectory()) {
+  const st = await stat(dir);
+  if (st.isFile()) {
+    const { head, all } = await peek(createReadStream(dir), PEEK_SIZE);
+    if (isArchive(head)) return fromArchive('local-archive', head, all, options);
+    all.destroy();
+  }
+  if (!st.isDirectory()) {
     throw errors.invalid(`unable to prepare context: context must be a directory: ${dir}`, {
       hint: `pass a directory; to build from an archive, send it on stdin: gantry build - < ${arg}`,
     });
@@ -141,7 +150,6 @@ async function peek(stream: Readable, size: number): Promise<{ head: Buffer; all
 }
 
 async function fromStdin(options: PrepareContextOptions): Promise<ContextSource> {
-  const { signal } = options;
   if (options.dockerfile === '-') {
     throw errors.invalid(`invalid argument: can't use stdin for both build context and dockerfile`);
   }
@@ -152,9 +160,8 @@ async function fromStdin(options: PrepareContextOptions): Promise<ContextSource>
   } catch (err) {
     throw errors.unavailable(`unable to prepare context: failed to peek context header from STDIN: ${(err as Error).message}`, { cause: err });
   }
-  const tempDir = resolve(options.tempDir ?? tmpdir());
-
   if (!isArchive(head)) {
+    const tempDir = resolve(options.tempDir ?? tmpdir());
     if (options.dockerfile !== undefined && options.dockerfile !== '') {
       all.destroy();
       // NOTE: buildx's wording; docker/cli's classic builder silently ignored -f here.
@@ -165,7 +172,13 @@ async function fromStdin(options: PrepareContextOptions): Promise<ContextSource>
     const dir = await mkdtemp(join(tempDir, 'gantry-build-empty-'));
     return { kind: 'stdin-dockerfile', dir, dockerfileFromStdin: Buffer.concat(chunks), cleanup: () => rm(dir, { recursive: true, force: true }) };
   }
+  return fromArchive('stdin-archive', head, all, options);
+}
 
+/** Unpacks an archive context (`head` its first bytes, `all` the whole stream) into a temporary directory. */
+async function fromArchive(kind: ContextKind, head: Buffer, all: Readable, options: PrepareContextOptions): Promise<ContextSource> {
+  const { signal } = options;
+  const tempDir = resolve(options.tempDir ?? tmpdir());
   const compression = sniffCompression(head);
   if (compression === 'bzip2' || compression === 'xz') {
     all.destroy();
@@ -182,7 +195,7 @@ async function fromStdin(options: PrepareContextOptions): Promise<ContextSource>
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  return { kind: 'stdin-archive', dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { kind, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 function gunzip(input: Readable): Readable {
