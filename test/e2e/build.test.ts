@@ -194,6 +194,99 @@ describe('gantry build', { skip: needsRoot }, () => {
     assert.doesNotMatch(cold.stderr, /#\d+ CACHED\n(?![\s\S]*FROM)/, 'pruned steps run again');
   });
 
+  it('speaks the Dockerfile language: heredocs, ONBUILD, SHELL, ADD archives, COPY flags, RUN mounts and networks', async () => {
+    const dir = await ctx({
+      Dockerfile: [
+        '# syntax=docker/dockerfile:1',
+        'FROM busybox AS base',
+        'ARG NAME=gantry',
+        'ONBUILD RUN echo triggered > /onbuild',
+        'SHELL ["/bin/sh", "-ec"]',
+        'RUN <<EOF',
+        'echo heredoc-1 > /h1',
+        'echo heredoc-2 > /h2',
+        'EOF',
+        'COPY <<EOF /etc/greeting',
+        'hello ${NAME}',
+        'EOF',
+        '',
+        'FROM base AS child',
+        'ADD archive.tar /unpacked/',
+        'COPY --chown=1000:1000 --chmod=0600 secret.txt /owned',
+        'COPY --parents a/*/*.txt /parents/',
+        'COPY --exclude=*.log logs/ /logs/',
+        'COPY --link link.txt /linked',
+        'COPY --from=busybox /bin/busybox /bb',
+        'RUN --mount=type=secret,id=token cat /run/secrets/token > /token-copy',
+        'RUN --mount=type=bind,source=bind.txt,target=/mnt/b.txt cat /mnt/b.txt > /bound',
+        'RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs-seen',
+        'RUN --network=none ls /sys/class/net > /nets',
+        'HEALTHCHECK NONE',
+        '',
+      ].join('\n'),
+      'secret.txt': 'mine\n',
+      'a/x/one.txt': '1',
+      'a/y/two.txt': '2',
+      'a/y/skip.md': 'no',
+      'logs/keep.txt': 'k',
+      'logs/drop.log': 'd',
+      'link.txt': 'l',
+      'bind.txt': 'bound\n',
+      'token.txt': 's3cret\n',
+    });
+    const packed = await ctx({ 'inside/file.txt': 'from the archive\n' });
+    const tar = await (await import('../support/harness.js')).runCommand('tar', ['-cf', join(dir, 'archive.tar'), '-C', packed, 'inside']);
+    assert.equal(tar.code, 0, tar.stderr);
+    await sb.ok(['build', '--secret', `id=token,src=${join(dir, 'token.txt')}`, '-t', 'lang', dir]);
+    const script = [
+      'cat /h1 /h2 /etc/greeting /onbuild /unpacked/inside/file.txt /token-copy /bound /nets',
+      'stat -c "%u:%g %a" /owned',
+      'find /parents /logs -type f | sort',
+      'cat /linked; echo',
+      'test -x /bb && echo bb-ok',
+      'ls /scratch 2>/dev/null | wc -l; cat /tmpfs-seen',
+      'test -e /run/secrets/token || echo no-secret-left',
+    ].join('; ');
+    const out = await sb.ok(['run', '--rm', 'lang', 'sh', '-c', script]);
+    assert.equal(
+      out.stdout,
+      [
+        'heredoc-1', 'heredoc-2', 'hello gantry', 'triggered', 'from the archive', 's3cret', 'bound', 'lo',
+        '1000:1000 600',
+        '/logs/keep.txt', '/parents/a/x/one.txt', '/parents/a/y/two.txt',
+        'l', 'bb-ok', '0', 'x', 'no-secret-left', '',
+      ].join('\n'),
+    );
+    const img = await inspect('lang');
+    assert.deepEqual(img.Config.Healthcheck, { Test: ['NONE'] });
+    assert.deepEqual(img.Config.Shell, ['/bin/sh', '-ec']);
+    assert.equal(img.Config.OnBuild, null, 'ONBUILD triggers are consumed by the child stage');
+  });
+
+  it('takes its context from a tarball on stdin, a local tarball and a git repository', async () => {
+    const src = await ctx({ Dockerfile: 'FROM busybox\nCOPY . /ctx/\n', 'hello.txt': 'hi\n', 'sub/Dockerfile': 'FROM busybox\nCOPY inner.txt /\n', 'sub/inner.txt': 'inner\n' });
+    const { runCommand } = await import('../support/harness.js');
+    const tarball = join(await ctx({}), 'ctx.tar');
+    assert.equal((await runCommand('tar', ['-cf', tarball, '-C', src, '.'])).code, 0);
+    const { readFile: read } = await import('node:fs/promises');
+    await sb.ok(['build', '-t', 'from-stdin', '-'], { input: await read(tarball) });
+    assert.equal((await sb.ok(['run', '--rm', 'from-stdin', 'cat', '/ctx/hello.txt'])).stdout, 'hi\n');
+    await sb.ok(['build', '-t', 'from-tarball', tarball]);
+    assert.equal((await sb.ok(['run', '--rm', 'from-tarball', 'cat', '/ctx/sub/inner.txt'])).stdout, 'inner\n');
+    const repo = join(await ctx({}), 'repo.git');
+    const git = (...args: string[]) => runCommand('git', args, { cwd: src, env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    for (const args of [['init', '-q', '-b', 'main'], ['add', '.'], ['commit', '-q', '-m', 'c'], ['clone', '-q', '--bare', src, repo]]) {
+      const r = await git(...args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await sb.ok(['build', '-t', 'from-git', `file://${repo}#main:sub`]);
+    assert.equal((await sb.ok(['run', '--rm', 'from-git', 'cat', '/inner.txt'])).stdout, 'inner\n');
+    const bad = await sb.run(['build', `file://${repo}#nosuchref`]);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.match(bad.stderr, /nosuchref/);
+  });
+
   describe('bad input: one clear error naming the file and line, nothing tagged, nothing left', () => {
     const failing = async (files: Record<string, string>, tag: string, pattern: RegExp, code = 1) => {
       const dir = await ctx(files);
