@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's quick start: a base image made on this machine, the image commands, then
-# containers.
+# containers, then a build.
 # Uses a throw-away state root unless GANTRY_ROOT is set.
 set -euo pipefail
 export GANTRY_ROOT=${GANTRY_ROOT:-$(mktemp -d /var/tmp/gantry-quickstart.XXXXXX)}
@@ -24,3 +24,18 @@ run logs quick-start
 run stop -t 1 quick-start
 run ps -a --format 'table {{.Names}}\t{{.Status}}'
 run rm quick-start
+# A build: a two-stage Dockerfile over a small context, built, rebuilt from the cache, run.
+ctx=$GANTRY_ROOT/quick-start-context
+mkdir -p "$ctx"
+echo 'hello from a build' >"$ctx/message.txt"
+cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM busybox AS make
+COPY message.txt /src/
+RUN tr a-z A-Z < /src/message.txt > /shout.txt
+FROM busybox
+COPY --from=make /shout.txt /
+CMD ["cat", "/shout.txt"]
+DOCKERFILE
+run build --progress plain -t quick-start-build "$ctx"
+run build -q -t quick-start-build "$ctx"
+run run --rm quick-start-build
