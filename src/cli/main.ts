@@ -9,6 +9,7 @@ import { packageVersion } from '../core/package-root.js';
 import { createContext, type CliContext } from './context.js';
 import { EXIT_USAGE, exitCodeOf, renderError, UsageError } from './errors.js';
 import { registerContainerCommands } from './commands/containers.js';
+import { registerHubCommands } from './commands/hub.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSystemCommands } from './commands/system.js';
@@ -27,6 +28,7 @@ export function buildProgram(getCtx: () => CliContext): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
   registerContainerCommands(program, getCtx);
+  registerHubCommands(program, getCtx);
   registerImageCommands(program, getCtx);
   registerSearchCommand(program, getCtx);
   registerSystemCommands(program, getCtx);

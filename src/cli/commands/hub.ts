@@ -1,0 +1,107 @@
+/**
+ * The hub commands: `hub serve` runs gantry's registry server in the foreground until
+ * SIGINT/SIGTERM; `hub gc` removes what no manifest references from its data directory,
+ * while it serves or not. Both read the same configuration file (docs/hub-config.md).
+ */
+import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { errors } from '../../core/errors.js';
+import { DEFAULT_ROOT } from '../../engine/engine.js';
+import { type HubConfig, loadHubConfig, parseDuration, resolveHubConfig } from '../../registry/config.js';
+import { collectHubGarbage } from '../../registry/gc.js';
+import { startHub } from '../../registry/hub.js';
+import type { CliContext } from '../context.js';
+import { humanSize } from '../format/units.js';
+
+type Ctx = () => CliContext;
+
+interface CommonOpts {
+  data?: string;
+  config?: string;
+}
+
+/** Adds `hub serve` and `hub gc`. */
+export function registerHubCommands(program: Command, getCtx: Ctx): void {
+  const hub = program.command('hub').description("Run gantry's registry server (the hub)");
+  hub.action(() => hub.help());
+
+  hub
+    .command('serve')
+    .description('Serve the OCI distribution API (push and pull) in the foreground')
+    .option('--listen <host:port>', 'Address to listen on (default "127.0.0.1:5000", or http.addr of the config)')
+    .option('--data <dir>', 'Data directory (default "<gantry root>/hub", or storage.dir of the config)')
+    .option('--config <file>', 'Configuration file (YAML)')
+    .action(async (o: CommonOpts & { listen?: string }, cmd: Command) => serve(getCtx(), o, rootOf(cmd)));
+
+  hub
+    .command('gc')
+    .description('Remove blobs (and, if asked, manifests) that nothing references')
+    .option('--dry-run', 'List what would be removed, remove nothing')
+    .option('--delete-untagged', 'Also remove manifests that no tag reaches')
+    .option('--grace-period <duration>', 'Keep what is younger than this (default "1h", or gc.graceperiod of the config)')
+    .option('--data <dir>', 'Data directory (default "<gantry root>/hub", or storage.dir of the config)')
+    .option('--config <file>', 'Configuration file (YAML)')
+    .action(async (o: CommonOpts & { dryRun?: boolean; deleteUntagged?: boolean; gracePeriod?: string }, cmd: Command) => gc(getCtx(), o, rootOf(cmd)));
+}
+
+/** The gantry root: `--root`, else GANTRY_ROOT, else the default. */
+function rootOf(cmd: Command): string {
+  const root = cmd.optsWithGlobals<{ root?: string }>().root;
+  return resolve(root || process.env.GANTRY_ROOT || DEFAULT_ROOT);
+}
+
+async function readConfig(path: string | undefined): Promise<HubConfig> {
+  return path === undefined ? {} : loadHubConfig(path);
+}
+
+function dataDirOf(o: CommonOpts, config: HubConfig, root: string): string {
+  return resolve(o.data ?? config.storage?.dir ?? join(root, 'hub'));
+}
+
+async function serve(ctx: CliContext, o: CommonOpts & { listen?: string }, root: string): Promise<void> {
+  const config = await readConfig(o.config);
+  const resolved = resolveHubConfig(config);
+  if (config.auth !== undefined) {
+    // NOTE: the token authorizer (registry/auth/) is wired here once it exists; until then a
+    // config asking for accounts must not start a hub that would let everyone in.
+    throw errors.invalid('the auth section of the hub configuration is not supported yet by this build', { hint: 'remove it to serve with anonymous pull and loopback push' });
+  }
+  const dataDir = dataDirOf(o, config, root);
+  const hub = await startHub({
+    listen: o.listen ?? resolved.listen,
+    dataDir,
+    config,
+    log: (line) => ctx.err(`hub: ${line}`),
+  });
+  ctx.out(`gantry hub listening on ${hub.url} (data: ${dataDir})`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void hub.close().then(done, (err: unknown) => {
+        ctx.err(`hub: close: ${(err as Error).message}`);
+        done();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+async function gc(ctx: CliContext, o: CommonOpts & { dryRun?: boolean; deleteUntagged?: boolean; gracePeriod?: string }, root: string): Promise<void> {
+  const config = await readConfig(o.config);
+  const resolved = resolveHubConfig(config);
+  const dataDir = dataDirOf(o, config, root);
+  const dryRun = o.dryRun === true;
+  const report = await collectHubGarbage(dataDir, {
+    dryRun,
+    deleteUntagged: o.deleteUntagged === true,
+    gracePeriodMs: o.gracePeriod === undefined ? resolved.gcGracePeriodMs : parseDuration(o.gracePeriod),
+    uploadAgeMs: resolved.uploadPurging.enabled ? resolved.uploadPurging.ageMs : undefined,
+  });
+  const verb = dryRun ? 'would delete' : 'deleted';
+  for (const m of report.manifests) ctx.out(`${verb} manifest ${m.repository}@${m.digest}`);
+  for (const b of report.blobs) ctx.out(`${verb} blob ${b.digest} (${humanSize(b.size)})`);
+  const uploads = dryRun ? '' : `, ${report.uploads} abandoned upload(s)`;
+  ctx.out(`${report.marked} blob(s) in use; ${verb} ${report.manifests.length} manifest(s), ${report.blobs.length} blob(s) (${humanSize(report.bytes)})${uploads}`);
+}
