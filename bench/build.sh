@@ -22,4 +22,26 @@ NEW_CLEAN="$G rmi {tag}; $G builder prune -a -f" \
 PEERS=${PEERS:-docker} BENCH_WORK=$PWORK BENCH_RESULTS=$RESULTS \
   bash "$PEER/peer-build.sh"
 cat "$WORK/build-machine.txt" >>"$RESULTS/build.md"
+
+# The kit counts cache hits for its own peers only: gantry's, from --progress plain (a step
+# vertex is a `#N [stage i/n]` line, FROM included; a hit is a `#N CACHED` line).
+CTX=$PWORK/buildctx ONE=$PWORK/buildctx/src/d05/f0105.txt
+gantry_hits() {
+  local out
+  out=$($G build --progress plain -t pb-build-new:latest "$CTX" 2>&1)
+  echo "| gantry | $1 | $(grep -cE '^#[0-9]+ CACHED$' <<<"$out") | $(grep -E '^#[0-9]+ \[[^]]+ [0-9]+/[0-9]+\]' <<<"$out" | cut -d' ' -f1 | sort -u | wc -l) |"
+}
+{
+  echo
+  echo "gantry's cache hits in one untimed build per variant (steps counts FROM lines too):"
+  echo
+  echo "| peer | variant | cache hits | steps |"
+  echo "|---|---|---:|---:|"
+  $G build -q -t pb-build-new:latest "$CTX" >/dev/null
+  gantry_hits warm
+  touch "$ONE"
+  gantry_hits "touch (mtime)"
+  echo "// edit $(date +%s%N)" >>"$ONE"
+  gantry_hits "edit one file"
+} >>"$RESULTS/build.md"
 drop_gantry_root "$ROOT"
