@@ -22,7 +22,8 @@ interface BuildFlags {
   label: string[];
   target?: string;
   cache: boolean;
-  noCacheFilter: string[];
+  /** `--no-cache-filter` (commander reads the `no-` prefix as a negation and drops it). */
+  cacheFilter: string[];
   pull?: boolean;
   platform?: string;
   quiet?: boolean;
@@ -117,7 +118,7 @@ async function buildCommand(ctx: CliContext, context: string, o: BuildFlags): Pr
     labels: parseLabels(o.label),
     target: o.target,
     noCache: !o.cache,
-    noCacheFilter: o.noCacheFilter,
+    noCacheFilter: o.cacheFilter,
     pull: o.pull,
     platform: o.platform,
     network: parseNetwork(o.network ?? 'default'),
