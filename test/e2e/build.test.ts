@@ -287,6 +287,52 @@ describe('gantry build', { skip: needsRoot }, () => {
     assert.match(bad.stderr, /nosuchref/);
   });
 
+  it('pushes the result with --push, honours --no-cache-filter and the host --platform', async () => {
+    const { TestRegistry } = await import('../support/registry.js');
+    const reg = await TestRegistry.start();
+    try {
+      const dir = await ctx({ Dockerfile: 'FROM busybox AS one\nRUN echo one > /one\nFROM one AS two\nRUN echo two > /two\n' });
+      const name = `${reg.host}/built/app:1`;
+      const r = await sb.ok(['build', '--push', '--platform', 'linux/amd64', '-t', name, dir]);
+      const id = (await inspect(name)).Id;
+      await sb.ok(['rmi', name]);
+      await sb.ok(['pull', '-q', name]);
+      assert.equal((await inspect(name)).Id, id, `the pushed image pulls back the same\n${r.stderr}`);
+      const filtered = await sb.ok(['build', '--progress', 'plain', '--no-cache-filter', 'two', dir]);
+      assert.equal([...filtered.stderr.matchAll(/#\d+ CACHED/g)].length, 1, `stage one is cached, stage two is not:\n${filtered.stderr}`);
+      const other = await sb.run(['build', '--platform', 'linux/s390x', dir]);
+      assert.equal(other.code, 1);
+      assert.match(other.stderr.trim().split('\n').pop() as string, /linux\/s390x/);
+    } finally {
+      await reg.stop();
+    }
+  });
+
+  it('streams a large context: a 256 MiB file is copied without being held in memory', async () => {
+    const dir = await ctx({ Dockerfile: 'FROM busybox\nCOPY big.bin /big.bin\n' });
+    const { open } = await import('node:fs/promises');
+    const fh = await open(join(dir, 'big.bin'), 'w');
+    const chunk = Buffer.alloc(1 << 20, 'gantry ');
+    for (let i = 0; i < 256; i++) await fh.write(chunk);
+    await fh.close();
+    const { runCommand } = await import('../support/harness.js');
+    const r = await runCommand('/usr/bin/time', ['-f', 'maxrss=%M', GANTRY, '--root', sb.root, 'build', '-q', '-t', 'big', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const rssKiB = Number(/maxrss=(\d+)/.exec(r.stderr)?.[1]);
+    assert.ok(rssKiB > 0 && rssKiB < 200 * 1024, `peak memory ${rssKiB} KiB for a 256 MiB context`);
+    assert.equal((await sb.ok(['run', '--rm', 'big', 'stat', '-c', '%s', '/big.bin'])).stdout, `${256 << 20}\n`);
+  });
+
+  it('draws live progress on a terminal', async () => {
+    const dir = await ctx({ Dockerfile: 'FROM busybox\nRUN echo on-a-tty\n' });
+    const { runCommand } = await import('../support/harness.js');
+    const r = await runCommand('script', ['-qec', `${GANTRY} --root ${sb.root} build --no-cache -t tty-build ${dir}`, '/dev/null']);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /\[\+\] Building \d+\.\d+s \(\d+\/\d+\) FINISHED/);
+    assert.match(r.stdout, /=> \[stage-0 2\/2\] RUN echo on-a-tty/);
+    assert.ok(r.stdout.includes('\u001b['), 'the view is redrawn with escape sequences');
+  });
+
   describe('bad input: one clear error naming the file and line, nothing tagged, nothing left', () => {
     const failing = async (files: Record<string, string>, tag: string, pattern: RegExp, code = 1) => {
       const dir = await ctx(files);
