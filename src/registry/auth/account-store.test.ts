@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +145,24 @@ describe('account store', () => {
       assert.deepEqual(sorted(store.permissions(undefined, 'dave/x')), []);
     } finally {
       other.close();
+    }
+  });
+
+  it('rehashes a password made with a lower cost at the next successful login', async () => {
+    const stronger = openAccountStore(dir, { scrypt: { ln: 11, r: 8, p: 1 } });
+    const raw = new Database(join(dir, 'accounts.db'), { readonly: true });
+    const hashOf = (name: string) => raw.prepare('SELECT password_hash FROM accounts WHERE name = ?').pluck().get(name) as string;
+    try {
+      const before = hashOf('alice');
+      assert.match(before, /^\$scrypt\$ln=10,/);
+      assert.equal(await stronger.verifyCredentials('alice', 'wrong'), false);
+      assert.equal(hashOf('alice'), before, 'not on a failure');
+      assert.equal(await stronger.verifyCredentials('alice', 'alice-pw'), true);
+      assert.match(hashOf('alice'), /^\$scrypt\$ln=11,/);
+      assert.equal(await store.verifyCredentials('alice', 'alice-pw'), true, 'still the same password');
+    } finally {
+      raw.close();
+      stronger.close();
     }
   });
 

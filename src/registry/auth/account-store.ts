@@ -23,7 +23,7 @@ import { errors } from '../../core/errors.js';
 import { packageRoot } from '../../core/package-root.js';
 import type { RepositoryAction } from '../access.js';
 import { checkAccountName, checkRepositoryName, namespaceOf } from './names.js';
-import { checkPassword, DEFAULT_SCRYPT, hashPassword, type ScryptParams, spendVerification, verifyPassword } from './password-hash.js';
+import { checkPassword, DEFAULT_SCRYPT, hashPassword, needsRehash, type ScryptParams, spendVerification, verifyPassword } from './password-hash.js';
 
 /** A repository's visibility. */
 export type Visibility = 'public' | 'private';
@@ -249,7 +249,13 @@ class SqliteAccountStore implements AccountStore {
       await spendVerification(password);
       return false;
     }
-    return verifyPassword(password, row.password_hash);
+    if (!(await verifyPassword(password, row.password_hash))) return false;
+    if (needsRehash(row.password_hash, this.scrypt)) {
+      // The cost was raised since this hash was made: replace it now that the password is known.
+      const hash = await hashPassword(password, this.scrypt);
+      this.tx(() => this.db.prepare('UPDATE accounts SET password_hash = ? WHERE name = ? AND password_hash = ?').run(hash, name, row.password_hash));
+    }
+    return true;
   }
 
   user(name: string): UserInfo | undefined {
