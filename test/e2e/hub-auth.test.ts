@@ -7,15 +7,16 @@
  * endpoint's answers and the refusals are what they expect: Docker's wording for a wrong
  * password, a push refused as "denied", a private repository indistinguishable from a missing
  * one, a cross-repository mount asking for two scopes. Covered as well: tokens that are
- * expired, forged, signed by another hub or out of scope get 401, and account changes made
- * with the CLI while the hub serves take effect at once.
+ * expired, forged, signed by another hub or out of scope get 401; a refresh token used as a
+ * stored identity token (skopeo's OAuth2 refresh grant) works until the password changes; and
+ * account changes made with the CLI while the hub serves take effect at once.
  *
  * The hub runs in this process (`gantry hub serve` does not wire `auth` yet). The account
  * commands run through bin/gantry when it has them, else through the same commander commands
  * in process (registerHubAccountCommands, before main.ts wires it in).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -245,13 +246,23 @@ describe('the hub with accounts and token authentication', { skip: needsRoot }, 
     for (const r of ['acme/tools', 'alice/busybox', 'alice/copied', 'alice/private-box', 'bob/busybox']) assert.ok(repositories.includes(r), r);
   });
 
-  it('ends docker-login sessions on a password change, and removes users', async () => {
+  it('serves refresh tokens to the OAuth2 form (skopeo with an identity token), ends them on a password change, and removes users', async () => {
     const form = (f: Record<string, string>) =>
       fetch(`${hub.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ service: SERVICE, client_id: 'e2e', ...f }) });
     const offline = (await (await form({ grant_type: 'password', username: 'bob', password: PASSWORDS.bob, access_type: 'offline' })).json()) as { refresh_token: string };
     assert.equal((await form({ grant_type: 'refresh_token', refresh_token: offline.refresh_token, scope: 'repository:bob/busybox:pull' })).status, 200);
+    // The refresh token as a stored identity token (what docker login keeps): skopeo then uses
+    // the OAuth2 refresh-token grant, here for a private repository bob is a member of.
+    const authfile = join(configs.bob as string, 'identity.json');
+    await writeFile(authfile, JSON.stringify({ auths: { [host]: { auth: Buffer.from('bob:').toString('base64'), identitytoken: offline.refresh_token } } }));
+    const inspect = ['inspect', '--tls-verify=false', '--authfile', authfile, `docker://${host}/acme/tools:1`];
+    const viaIdentity = await runCommand('skopeo', inspect);
+    assert.equal(viaIdentity.code, 0, viaIdentity.stderr);
     await accountsOk(['user', 'passwd', 'bob', '--password-stdin'], 'bob-new-s3cret\n');
     assert.equal((await form({ grant_type: 'refresh_token', refresh_token: offline.refresh_token })).status, 401);
+    const revoked = await runCommand('skopeo', inspect);
+    assert.notEqual(revoked.code, 0);
+    assert.match(revoked.stderr, /unauthorized: invalid or expired refresh token/);
     const old = await as('bob', src, ['push', `${host}/bob/busybox:1`]);
     assert.equal(old.code, 1, 'the stored old password no longer works');
     assert.match(old.stderr, /incorrect username or password/);
