@@ -20,7 +20,7 @@ import { RateLimiter } from './rate-limit.js';
 import { Registry } from './registry.js';
 import { accessNeeds, checkMethod, matchRoute, type RouteMatch } from './router.js';
 import { getBlob, deleteBlob } from './routes/blobs.js';
-import { type Exchange, sendError, sendJson } from './routes/exchange.js';
+import { drainBody, type Exchange, sendError, sendJson } from './routes/exchange.js';
 import { listCatalog, listReferrers, listTags } from './routes/listings.js';
 import { deleteManifest, getManifest, putManifest } from './routes/manifests.js';
 import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './routes/uploads.js';
@@ -195,7 +195,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, ctx: ServeContex
     const handler = HANDLERS[`${route.kind} ${method}`] as Handler;
     await handler(exchange(req, res, url, route, ctx));
   } catch (err) {
-    answerError(req, res, err, ctx.log);
+    await answerError(req, res, err, ctx.log);
   }
 }
 
@@ -226,12 +226,16 @@ function exchange(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
 }
 
 /** Sends the spec's error for `err`, or drops the connection when the answer was already under way. */
-function answerError(req: IncomingMessage, res: ServerResponse, err: unknown, log: (line: string) => void): void {
+async function answerError(req: IncomingMessage, res: ServerResponse, err: unknown, log: (line: string) => void): Promise<void> {
   const head = req.method === 'HEAD';
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
+  // NOTE: the rest of the request body is read first: a client still sending it would get a
+  // broken pipe instead of the answer.
+  await drainBody(req);
+  if (res.destroyed) return;
   if (err instanceof HubError) return sendError(res, err, head);
   if (err instanceof AccessDenied) {
     const code = err.status === 401 ? 'UNAUTHORIZED' : 'DENIED';

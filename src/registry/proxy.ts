@@ -66,8 +66,9 @@ export class PullThroughCache implements ContentSource {
     const res = await this.request(repository, `/blobs/${digest}`, { method: 'HEAD' });
     if (res.status === 404) return undefined;
     await this.check(res, 'blob');
-    const size = Number(res.headers.get('content-length'));
-    if (!Number.isSafeInteger(size)) return undefined;
+    const length = res.headers.get('content-length');
+    if (length === null || !/^\d+$/.test(length)) return undefined;
+    const size = Number(length);
     // Known upstream and already here (pulled through another repository): link it.
     if (await this.registry.blobs.stat(digest)) await this.registry.metadata.linkBlob(repository, digest);
     return { digest, size };
@@ -86,9 +87,15 @@ export class PullThroughCache implements ContentSource {
       return undefined;
     }
     await this.check(res, 'blob');
-    const size = Number(res.headers.get('content-length'));
     if (!res.body) throw new HubError('BLOB_UNKNOWN', 'the upstream registry sent no body', { status: 502 });
     const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+    const length = res.headers.get('content-length');
+    if (length === null || !/^\d+$/.test(length)) {
+      // No length to announce to the client: store it whole first, then serve the stored blob.
+      const stat = await this.registry.writeBlob(repository, digest, body, undefined, { trusted: true });
+      return { stat, stream: await this.registry.blobs.read(digest) };
+    }
+    const size = Number(length);
     const toClient = new PassThrough();
     const toStore = new PassThrough();
     // NOTE: one source, two readers: the client and the store each get every chunk, at the
@@ -101,9 +108,9 @@ export class PullThroughCache implements ContentSource {
     });
     toClient.on('close', () => body.unpipe(toClient));
     this.registry
-      .writeBlob(repository, digest, toStore, Number.isSafeInteger(size) ? size : undefined, { trusted: true })
+      .writeBlob(repository, digest, toStore, size, { trusted: true })
       .catch(() => body.unpipe(toStore));
-    return { stat: { digest, size: Number.isSafeInteger(size) ? size : 0 }, stream: toClient };
+    return { stat: { digest, size }, stream: toClient };
   }
 
   /** A request to upstream for `repository`, authenticated (retried once after a 401 challenge). */

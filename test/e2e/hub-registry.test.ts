@@ -93,6 +93,8 @@ describe('gantry hub serve: the distribution API', () => {
     const skip = await raw(h, 'PATCH', loc, { 'Content-Range': '20-29' }, data.subarray(20));
     assert.equal(skip.status, 416);
     assert.equal(errorCode(skip), 'BLOB_UPLOAD_INVALID');
+    assert.equal(skip.headers.range, '0-9', 'a refused chunk says where the upload stands');
+    assert.equal(skip.headers.location, loc);
     const again = await raw(h, 'PATCH', loc, { 'Content-Range': '0-9' }, data.subarray(0, 10));
     assert.equal(again.status, 416);
     assert.equal((await raw(h, 'GET', loc)).headers.range, '0-9', 'refused chunks change nothing');

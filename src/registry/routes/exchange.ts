@@ -48,12 +48,18 @@ export function sendError(res: ServerResponse, err: HubError, head = false): voi
 /** Reads a whole request body of at most `limit` bytes; SIZE_INVALID (413) beyond it. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = contentLength(req);
-  if (declared !== undefined && declared > limit) throw tooLarge(limit);
+  if (declared !== undefined && declared > limit) {
+    await drainBody(req);
+    throw tooLarge(limit);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
+    if (size > limit) {
+      await drainBody(req);
+      throw tooLarge(limit);
+    }
     chunks.push(chunk);
   }
   if (declared !== undefined && size !== declared) {
@@ -63,7 +69,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 function tooLarge(limit: number): HubError {
-  return new HubError('SIZE_INVALID', `request body is larger than ${limit} bytes`, { status: 413, detail: { limit }, headers: { Connection: 'close' } });
+  return new HubError('SIZE_INVALID', `request body is larger than ${limit} bytes`, { status: 413, detail: { limit } });
 }
 
 /** The request's Content-Length, or undefined when it has none (chunked). */
@@ -94,4 +100,27 @@ export function nextLink(path: string, items: readonly string[], n: number, more
   if (!more || last === undefined) return {};
   const q = new URLSearchParams({ ...extra, n: String(n), last });
   return { Link: `<${path}?${q.toString()}>; rel="next"` };
+}
+
+/** Most bytes of an unread request body discarded after an error before the connection is dropped. */
+const DISCARD_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Reads and drops the rest of a request body, so that a client still sending it (an
+ * oversized manifest refused from its Content-Length) then reads the answer rather than a
+ * broken pipe; beyond DISCARD_LIMIT the connection is closed instead. Resolves when the body
+ * ended or the connection closed.
+ */
+export function drainBody(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > DISCARD_LIMIT) req.socket.destroy();
+    });
+    req.once('end', resolve);
+    req.once('close', resolve);
+    req.resume();
+  });
 }

@@ -41,8 +41,17 @@ export async function startUpload(x: Exchange): Promise<void> {
 
 /** PATCH: one chunk. */
 export async function patchUpload(x: Exchange): Promise<void> {
-  const upload = await x.registry.appendUpload(x.name, x.param, x.req, chunkOptions(x.req, false));
-  sendEmpty(x.res, 202, progressHeaders(x.name, upload));
+  try {
+    const upload = await x.registry.appendUpload(x.name, x.param, x.req, chunkOptions(x.req, false));
+    sendEmpty(x.res, 202, progressHeaders(x.name, upload));
+  } catch (err) {
+    // A refused range says where the upload stands, so the client can resume from there.
+    if (err instanceof HubError && err.status === 416) {
+      const upload = await x.registry.upload(x.name, x.param).catch(() => undefined);
+      if (upload) Object.assign(err.headers, progressHeaders(x.name, upload));
+    }
+    throw err;
+  }
 }
 
 /** GET: progress. */
