@@ -463,6 +463,19 @@ describe('gantry hub serve: restarts, limits and configuration', () => {
     }
   });
 
+  it('turns on token authentication when the config has an auth section', async () => {
+    const hub = await HubProcess.start({ config: { auth: { token: { realm: '/token' } } } });
+    try {
+      const r = await raw(hub.host, 'GET', '/v2/');
+      assert.equal(r.status, 401);
+      assert.equal(errorCode(r), 'UNAUTHORIZED');
+      assert.match(r.headers['www-authenticate'] as string, /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/token"/);
+      assert.equal((await raw(hub.host, 'POST', '/v2/x/blobs/uploads/')).status, 401);
+    } finally {
+      await hub.destroy();
+    }
+  });
+
   it('refuses to start on a bad configuration, naming the key', async () => {
     await assert.rejects(HubProcess.start({ config: { http: { limitz: {} } } }), /unknown key http\.limitz/);
     await assert.rejects(HubProcess.start({ config: { http: { timeouts: { idle: 'soon' } } } }), /http\.timeouts\.idle/);

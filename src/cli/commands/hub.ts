@@ -4,13 +4,16 @@
  * while it serves or not. Both read the same configuration file (docs/hub-config.md).
  */
 import type { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { errors } from '../../core/errors.js';
 import { DEFAULT_ROOT } from '../../engine/engine.js';
+import { parseAuthConfig } from '../../registry/auth/auth-config.js';
+import { createTokenAuthorizer } from '../../registry/auth/token-authorizer.js';
 import { type HubConfig, loadHubConfig, parseDuration, resolveHubConfig } from '../../registry/config.js';
 import { collectHubGarbage } from '../../registry/gc.js';
 import { startHub } from '../../registry/hub.js';
 import type { CliContext } from '../context.js';
+import { registerHubAccountCommands } from './hub-accounts.js';
 import { humanSize } from '../format/units.js';
 
 type Ctx = () => CliContext;
@@ -24,6 +27,7 @@ interface CommonOpts {
 export function registerHubCommands(program: Command, getCtx: Ctx): void {
   const hub = program.command('hub').description("Run gantry's registry server (the hub)");
   hub.action(() => hub.help());
+  registerHubAccountCommands(hub, getCtx);
 
   hub
     .command('serve')
@@ -61,18 +65,24 @@ function dataDirOf(o: CommonOpts, config: HubConfig, root: string): string {
 async function serve(ctx: CliContext, o: CommonOpts & { listen?: string }, root: string): Promise<void> {
   const config = await readConfig(o.config);
   const resolved = resolveHubConfig(config);
-  if (config.auth !== undefined) {
-    // NOTE: the token authorizer (registry/auth/) is wired here once it exists; until then a
-    // config asking for accounts must not start a hub that would let everyone in.
-    throw errors.invalid('the auth section of the hub configuration is not supported yet by this build', { hint: 'remove it to serve with anonymous pull and loopback push' });
-  }
   const dataDir = dataDirOf(o, config, root);
-  const hub = await startHub({
-    listen: o.listen ?? resolved.listen,
-    dataDir,
-    config,
-    log: (line) => ctx.err(`hub: ${line}`),
-  });
+  // Accounts and tokens when the config has an auth section; else anonymous pull, loopback push.
+  const auth = parseAuthConfig(config.auth);
+  await mkdir(dataDir, { recursive: true });
+  const authorizer = auth ? await createTokenAuthorizer({ dataDir, config: auth }) : undefined;
+  let hub;
+  try {
+    hub = await startHub({
+      listen: o.listen ?? resolved.listen,
+      dataDir,
+      config,
+      authorizer,
+      log: (line) => ctx.err(`hub: ${line}`),
+    });
+  } catch (err) {
+    await authorizer?.close?.();
+    throw err;
+  }
   ctx.out(`gantry hub listening on ${hub.url} (data: ${dataDir})`);
   await new Promise<void>((done) => {
     const stop = () => {
