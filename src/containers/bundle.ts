@@ -4,7 +4,7 @@
  * network namespace, the mounts (volumes filled from the image on first use) and `config.json`
  * with Docker's defaults (runtime/spec.ts).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { errors, isErrno } from '../core/errors.js';
 import { createNetns } from '../native/native.js';
 import { hostDevices } from '../runtime/host-devices.js';
@@ -16,8 +16,17 @@ import type { VolumeService } from '../volumes/volume-service.js';
 import type { PlannedMount } from './config.js';
 import type { ContainerRecord } from './container-store.js';
 import { hostnameFile, hostsFile, resolvConf } from './etc-files.js';
+import type { NetworkAttachment } from './networking.js';
 import type { ContainerPaths } from './paths.js';
 import { removeNetns } from './run-files.js';
+
+/** How the container's network namespace is set up. */
+export interface BundleNetwork {
+  /** Attaches a new namespace to its networks (CNI); its result goes into /etc/hosts and resolv.conf. */
+  attach?: (netns: string) => Promise<NetworkAttachment>;
+  /** `--network container:X`: X's namespace, and its hostname, hosts and resolv.conf files. */
+  join?: { netns: string; hostname: string; hostsFile: string; resolvFile: string };
+}
 
 /** Where the tini binary that `--init` runs comes from (Debian's tini package). */
 const INIT_BINARY = '/usr/bin/tini-static';
@@ -27,23 +36,34 @@ const INIT_PATH = '/sbin/docker-init';
 const DEFAULT_SHM = 64 * 1024 * 1024;
 
 /** Writes the bundle of `rec` in its directory, for the root filesystem mounted at `rootfs`. */
-export async function writeBundle(rec: ContainerRecord, rootfs: string, p: ContainerPaths, volumes: VolumeService): Promise<void> {
+export async function writeBundle(rec: ContainerRecord, rootfs: string, p: ContainerPaths, volumes: VolumeService, net: BundleNetwork = {}): Promise<void> {
   const { id } = rec;
   const { config, hostConfig: host } = rec.spec;
   const user = resolveUser(rootfs, config.User ?? '', host.GroupAdd ?? []);
   const cwd = config.WorkingDir || '/';
   mkdirInRoot(rootfs, cwd, 0o755);
   const hostNetwork = host.NetworkMode === 'host';
-  const hostname = hostNetwork ? readFileSync('/proc/sys/kernel/hostname', 'utf8').trim() : (config.Hostname as string);
-  writeFileSync(p.file(id, 'hostname'), hostnameFile(hostname));
-  writeFileSync(p.file(id, 'hosts'), hostsFile({ hostname, extraHosts: host.ExtraHosts ?? [], hostNetwork }));
-  writeFileSync(p.file(id, 'resolv.conf'), resolvConf({ dns: host.Dns ?? [], search: host.DnsSearch ?? [], options: host.DnsOptions ?? [], hostNetwork }));
+  const hostname = net.join?.hostname ?? (hostNetwork ? readFileSync('/proc/sys/kernel/hostname', 'utf8').trim() : (config.Hostname as string));
+  // The namespace first: the /etc files need the address and name servers it gets.
   let netns: string = 'host';
-  if (!hostNetwork) {
+  let attached: NetworkAttachment = {};
+  if (net.join) {
+    netns = net.join.netns;
+  } else if (!hostNetwork) {
     netns = p.netns(id);
     removeNetns(netns);
     writeFileSync(netns, '');
     createNetns(netns);
+    if (net.attach) attached = await net.attach(netns);
+  }
+  writeFileSync(p.file(id, 'hostname'), hostnameFile(hostname));
+  if (net.join) {
+    copyFileSync(net.join.hostsFile, p.file(id, 'hosts'));
+    copyFileSync(net.join.resolvFile, p.file(id, 'resolv.conf'));
+  } else {
+    writeFileSync(p.file(id, 'hosts'), hostsFile({ hostname, ip: attached.ip, extraHosts: host.ExtraHosts ?? [], hostNetwork }));
+    const dns = attached.nameservers ?? host.Dns ?? [];
+    writeFileSync(p.file(id, 'resolv.conf'), resolvConf({ dns, search: host.DnsSearch ?? [], options: host.DnsOptions ?? [], hostNetwork }));
   }
   const etcRo = host.ReadonlyRootfs ?? false;
   const mounts: SpecInput['mounts'] = [

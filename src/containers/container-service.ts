@@ -28,12 +28,13 @@ import { type ConmonOptions, launchConmon, RuntimeCreateError } from '../runtime
 import { OciRuntime } from '../runtime/runc.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { AttachSession } from './attach.js';
-import { writeBundle } from './bundle.js';
+import { type BundleNetwork, writeBundle } from './bundle.js';
 import { readStats } from './cgroup-stats.js';
 import { commandOf, mergeConfig, planMounts } from './config.js';
 import { type ContainerRecord, ContainerStore, newContainerId, validName } from './container-store.js';
 import { execInContainer, type ExecOptions } from './exec.js';
 import { type ContainerFilter, type FilterLookups, matchesContainerFilters } from './filters.js';
+import type { ContainerNetworking } from './networking.js';
 import { withFileLock } from './locks.js';
 import { type LogEntry, readLogs, type ReadLogsOptions } from './log-file.js';
 import type { ContainerPaths } from './paths.js';
@@ -62,6 +63,8 @@ export interface ContainerServiceDeps {
   exitCommand(id: string, gen: number): string[];
   /** OCI runtimes by name, the first the default (looked up when first needed). */
   runtimes(): Record<string, string>;
+  /** Bridge networks (the engine's network service); without it, containers get only `lo`. */
+  networking?: ContainerNetworking;
 }
 
 /** Options of {@link ContainerService.start}. */
@@ -132,6 +135,9 @@ export class ContainerService {
         throw errors.invalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
       }
     }
+    const networks = this.deps.networking?.plan(req) ?? [];
+    const mode = host.NetworkMode ?? '';
+    if (mode.startsWith('container:')) this.store.resolve(mode.slice('container:'.length));
     const created = new Date().toISOString();
     // One transaction: a concurrent `volume prune` never sees a new anonymous volume unattached.
     writeTx(this.deps.db, () => {
@@ -151,6 +157,7 @@ export class ContainerService {
         spec: { request: req.config, hostConfig: host, config, path, args, layers: image.chainIds, mounts, runtime },
       });
       for (const m of mounts) if (m.Type === 'volume' && m.Name) this.deps.volumes.attach(rec.id, m.Name);
+      this.deps.networking?.record(rec.id, networks);
     });
     mkdirSync(this.deps.paths.dir(id), { recursive: true, mode: 0o710 });
     return { Id: id, Warnings: [] };
@@ -173,7 +180,7 @@ export class ContainerService {
       records = records.filter((r) => matchesContainerFilters(r, filters, this.lookups()));
     }
     const layerSizes = options.size ? this.layerSizes() : undefined;
-    return records.map((r) => summaryView(r, layerSizes && this.sizes(r, layerSizes)));
+    return records.map((r) => summaryView(r, layerSizes && this.sizes(r, layerSizes), this.deps.networking?.settings(r).Ports));
   }
 
   /** Runs `fn` under the container's lock (whose file goes with the container). */
@@ -199,7 +206,7 @@ export class ContainerService {
   /** `inspect`. */
   async inspect(input: string, size = false): Promise<ContainerInspect> {
     const rec = await this.get(input);
-    return inspectView(rec, this.deps.paths, size ? this.sizes(rec, this.layerSizes()) : undefined);
+    return inspectView(rec, this.deps.paths, size ? this.sizes(rec, this.layerSizes()) : undefined, this.deps.networking?.settings(rec));
   }
 
   /** Unpacked bytes of each layer snapshot, by chain ID. */
@@ -285,7 +292,7 @@ export class ContainerService {
     for (const d of [p.dir(id), p.runtimeState, p.exitDir, p.socketDir, p.netnsDir]) mkdirSync(d, { recursive: true, mode: 0o711 });
     for (const f of ['exit', 'oom', 'pidfile', 'conmon.pid'] as const) rmSync(p.file(id, f), { force: true });
     rmSync(p.exitFile(id), { force: true });
-    await writeBundle(rec, this.mountLayers(rec), p, this.deps.volumes);
+    await writeBundle(rec, this.mountLayers(rec), p, this.deps.volumes, await this.bundleNetwork(rec));
     const runtime = this.runtimeFor(rec);
     const policy = rec.spec.hostConfig.RestartPolicy?.Name ?? 'no';
     return {
@@ -304,6 +311,27 @@ export class ContainerService {
       stdin: rec.spec.config.OpenStdin ?? false,
       exitCommand: attached && policy === 'no' ? undefined : this.deps.exitCommand(id, rec.runGen),
     };
+  }
+
+  /** How a starting container's namespace is set up: attached to its networks, or another's joined. */
+  private async bundleNetwork(rec: ContainerRecord): Promise<BundleNetwork> {
+    const mode = rec.spec.hostConfig.NetworkMode ?? '';
+    if (mode.startsWith('container:')) {
+      const input = mode.slice('container:'.length);
+      const other = await this.get(input);
+      if (other.status !== 'running' && other.status !== 'paused') {
+        throw errors.conflict(`cannot join network namespace of a non running container: container ${other.id} is ${other.status}`);
+      }
+      const p = this.deps.paths;
+      const otherMode = other.spec.hostConfig.NetworkMode ?? '';
+      if (otherMode === 'host' || otherMode.startsWith('container:')) {
+        throw errors.conflict(`cannot join the network namespace of container ${other.id}: it has none of its own (${otherMode})`);
+      }
+      return { join: { netns: p.netns(other.id), hostname: other.spec.config.Hostname ?? '', hostsFile: p.file(other.id, 'hosts'), resolvFile: p.file(other.id, 'resolv.conf') } };
+    }
+    const networking = this.deps.networking;
+    if (!networking || mode === 'none' || mode === 'host') return {};
+    return { attach: (netns) => networking.attach(rec, netns) };
   }
 
   /** Mounts the container's root filesystem (image layers under its writable layer); returns it. */
@@ -434,6 +462,8 @@ export class ContainerService {
     const deleting = existsSync(join(p.runtimeState, rec.id)) ? this.runtimeFor(rec).delete(rec.id) : undefined;
     try {
       unmountRootfs(p.rootfs(rec.id));
+      // NOTE: CNI DEL before the namespace goes: the plugins find the veth through it.
+      await this.deps.networking?.detach(rec, p.netns(rec.id)).catch(() => undefined);
       removeNetns(p.netns(rec.id));
       rmSync(join(p.socketDir, rec.id), { force: true });
     } finally {

@@ -34,9 +34,7 @@ export function validateHostConfig(host: HostConfig): void {
     throw errors.invalid(`invalid pids-limit: ${host.PidsLimit}`);
   }
   const net = host.NetworkMode ?? 'default';
-  if (!['default', 'none', 'host', ''].includes(net)) {
-    throw errors.notFound(`network ${net} not found`, { hint: 'this gantry supports --network none and host; bridge networks come with the networking feature' });
-  }
+  if (net.startsWith('container:') && net.length === 'container:'.length) throw errors.invalid('invalid network mode: container: needs a container name or ID');
 }
 
 function cpuCount(): number {

@@ -4,6 +4,7 @@
 import type { ContainerInspect, ContainerSummary, MountPoint } from '../core/container-types.js';
 import { humanDuration } from '../core/human-duration.js';
 import type { ContainerRecord } from './container-store.js';
+import type { ContainerNetworking } from './networking.js';
 import type { ContainerPaths } from './paths.js';
 
 /** Go's zero time, which Docker prints for "never". */
@@ -55,7 +56,17 @@ function commandLine(rec: ContainerRecord): string {
 }
 
 /** One `ps` row. */
-export function summaryView(rec: ContainerRecord, size?: { rw: number; rootFs: number }): ContainerSummary {
+export function summaryView(
+  rec: ContainerRecord,
+  size?: { rw: number; rootFs: number },
+  ports: Record<string, { HostIp: string; HostPort: string }[] | null> = {},
+): ContainerSummary {
+  const portRows: ContainerSummary['Ports'] = [];
+  for (const [key, bindings] of Object.entries(ports)) {
+    const [port, type] = key.split('/');
+    if (!bindings) portRows.push({ PrivatePort: Number(port), Type: type ?? 'tcp' });
+    for (const b of bindings ?? []) portRows.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type ?? 'tcp' });
+  }
   const out: ContainerSummary = {
     Id: rec.id,
     Names: [`/${rec.name}`],
@@ -65,7 +76,7 @@ export function summaryView(rec: ContainerRecord, size?: { rw: number; rootFs: n
     Created: Math.floor(Date.parse(rec.created) / 1000),
     State: rec.status,
     Status: statusText(rec),
-    Ports: [],
+    Ports: portRows,
     Labels: rec.spec.config.Labels ?? {},
     HostConfig: { NetworkMode: rec.spec.hostConfig.NetworkMode || 'default' },
     Mounts: mountPoints(rec),
@@ -87,7 +98,12 @@ function goTime(iso: string): string {
 }
 
 /** `inspect`. */
-export function inspectView(rec: ContainerRecord, paths: ContainerPaths, size?: { rw: number; rootFs: number }): ContainerInspect {
+export function inspectView(
+  rec: ContainerRecord,
+  paths: ContainerPaths,
+  size?: { rw: number; rootFs: number },
+  network?: ReturnType<ContainerNetworking['settings']>,
+): ContainerInspect {
   const host = rec.spec.hostConfig;
   const running = rec.status === 'running' || rec.status === 'paused';
   const out: ContainerInspect = {
@@ -157,9 +173,16 @@ export function inspectView(rec: ContainerRecord, paths: ContainerPaths, size?: 
       IPAddress: '',
       Gateway: '',
       MacAddress: '',
-      Networks: { [host.NetworkMode === 'host' ? 'host' : 'none']: { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' } },
+      Networks: {},
+      ...(network ?? {}),
     },
   };
+  const mode = host.NetworkMode || 'default';
+  if (mode === 'host' || mode === 'none' || !network) {
+    out.NetworkSettings.Networks = { [mode === 'host' ? 'host' : 'none']: { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' } };
+  } else if (mode.startsWith('container:')) {
+    out.NetworkSettings.Networks = {};
+  }
   if (size) {
     out.SizeRw = size.rw;
     out.SizeRootFs = size.rootFs;

@@ -69,6 +69,10 @@ export interface HostConfig {
   /** `--tmpfs dst[:opts]`: target → mount options. */
   Tmpfs?: Record<string, string>;
   NetworkMode?: string;
+  /** `-P`: publish every exposed port on a random host port. */
+  PublishAllPorts?: boolean;
+  /** gantry's egress policy (`--egress deny --egress-allow CIDR[:port[/proto]]`); not Docker's. */
+  Egress?: { Mode: 'allow' | 'deny'; Allow: string[] };
   PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[]>;
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
@@ -117,6 +121,14 @@ export interface ContainerCreateRequest {
   name?: string;
   config: ContainerCreateConfig;
   hostConfig: HostConfig;
+  /** Per-network endpoint settings (`--network-alias`, `--ip`), keyed by network name. */
+  networkingConfig?: { EndpointsConfig: Record<string, EndpointConfig> };
+}
+
+/** `NetworkingConfig.EndpointsConfig[name]` of a create request or `network connect`. */
+export interface EndpointConfig {
+  Aliases?: string[];
+  IPAMConfig?: { IPv4Address?: string };
 }
 
 /** Docker's container states. */

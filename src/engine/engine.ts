@@ -33,12 +33,16 @@ import { ImageStore } from '../images/image-store.js';
 import { type ImportDeps, type ImportOptions, importRootfs } from '../images/import.js';
 import { VolumeService } from '../volumes/volume-service.js';
 import { ContainerService } from '../containers/container-service.js';
+import type { ContainerNetworking } from '../containers/networking.js';
+import { NetworkService } from '../network/network-service.js';
+import { parseEgressPolicy } from '../network/egress.js';
 import { ContainerPaths, runDirFor } from '../containers/paths.js';
 import { type BaseImage, Builder } from '../build/builder.js';
 import { BuildCache, type CacheEntry } from '../build/cache.js';
 import { OciRuntime } from '../runtime/runc.js';
 import type { BuildEventSink } from '../core/build-events.js';
 import type { Platform } from '../core/oci.js';
+import type { HostConfig } from '../core/container-types.js';
 import { buildImage, type BuildOptions, type BuildOutcome } from './build.js';
 
 /** The default state root, as Docker's /var/lib/docker. */
@@ -64,10 +68,13 @@ export class Engine {
   readonly volumes: VolumeService;
   /** The container service: create, start, stop, remove, list, inspect, wait. */
   readonly containers: ContainerService;
+  /** The network service: bridge networks, and the containers' endpoints on them. */
+  readonly networks: NetworkService;
   private readonly importDeps: ImportDeps;
   private registriesInstance: Registries | undefined;
   private readonly buildCache: BuildCache;
   private readonly builder: Builder;
+  private readonly containerPaths: ContainerPaths;
 
   private constructor(
     readonly root: string,
@@ -88,6 +95,14 @@ export class Engine {
     this.volumes = new VolumeService({ db, root });
     let runtimes: Record<string, string> | undefined;
     const paths = new ContainerPaths(root, runDirFor(root, DEFAULT_ROOT));
+    this.containerPaths = paths;
+    this.networks = new NetworkService({
+      db,
+      root,
+      runDir: paths.runDir,
+      // One default bridge per state root: gantry0 for the default one.
+      defaultBridge: root === DEFAULT_ROOT ? 'gantry0' : `gantry${paths.runDir.slice(-8)}`,
+    });
     this.buildCache = new BuildCache(db);
     this.builder = new Builder({
       content,
@@ -110,6 +125,7 @@ export class Engine {
       snapshotsRoot: join(root, 'snapshots'),
       exitCommand: (id, gen) => [process.execPath, exitHookPath(), root, id, String(gen)],
       runtimes: () => (runtimes ??= findRuntimes()),
+      networking: containerNetworking(this.networks),
     });
   }
 
@@ -287,6 +303,37 @@ export class Engine {
     return { id: rec.id, name: ref, config: await this.images.config(rec), layers: rec.layers };
   }
 
+  /** `network connect`: a container (running or not) to a network, with aliases and an address. */
+  async connectNetwork(network: string, container: string, opts: { aliases?: string[]; ipv4?: string } = {}): Promise<void> {
+    const rec = await this.containers.get(container);
+    const host = rec.spec.hostConfig;
+    await this.networks.connect(
+      { network, aliases: opts.aliases ?? [], ipv4: opts.ipv4 ?? '' },
+      {
+        containerId: rec.id,
+        name: rec.name,
+        netns: this.containerPaths.netns(rec.id),
+        ports: { bindings: {}, publishAll: [] },
+        egress: host.Egress ? parseEgressPolicy(host.Egress.Mode, host.Egress.Allow) : undefined,
+        dns: host.Dns ?? [],
+        running: rec.status === 'running' || rec.status === 'paused',
+        mode: host.NetworkMode ?? 'default',
+      },
+    );
+  }
+
+  /** `network disconnect`. */
+  async disconnectNetwork(network: string, container: string, force = false): Promise<void> {
+    let rec;
+    try {
+      rec = await this.containers.get(container);
+    } catch (err) {
+      if (force && isGantryError(err, 'NOT_FOUND')) return;
+      throw err;
+    }
+    await this.networks.disconnect(network, { containerId: rec.id, name: rec.name, netns: this.containerPaths.netns(rec.id) }, force);
+  }
+
   /** `system df`. */
   async diskUsage(): Promise<DiskUsage> {
     return { images: this.images.diskUsage(), containers: await this.containers.diskUsage() };
@@ -297,6 +344,36 @@ export class Engine {
     this.registriesInstance?.close();
     this.db.close();
   }
+}
+
+/** The container service's networking hooks, on the network service. */
+function containerNetworking(networks: NetworkService): ContainerNetworking {
+  const egressOf = (host: HostConfig) => (host.Egress ? parseEgressPolicy(host.Egress.Mode, host.Egress.Allow) : undefined);
+  return {
+    plan(req) {
+      egressOf(req.hostConfig);
+      const endpoints: Record<string, { aliases?: string[]; ipv4?: string }> = {};
+      for (const [name, ep] of Object.entries(req.networkingConfig?.EndpointsConfig ?? {})) {
+        endpoints[name] = { aliases: ep.Aliases ?? [], ipv4: ep.IPAMConfig?.IPv4Address ?? '' };
+      }
+      return networks.plan(req.hostConfig.NetworkMode ?? 'default', endpoints);
+    },
+    record: (id, plan) => networks.record(id, plan),
+    attach(rec, netns) {
+      const host = rec.spec.hostConfig;
+      const exposed = Object.keys(rec.spec.config.ExposedPorts ?? {});
+      return networks.attach({
+        containerId: rec.id,
+        name: rec.name,
+        netns,
+        ports: { bindings: host.PortBindings ?? {}, publishAll: host.PublishAllPorts ? exposed : [] },
+        egress: egressOf(host),
+        dns: host.Dns ?? [],
+      });
+    },
+    detach: (rec, netns) => networks.detach(rec.id, netns, rec.spec.hostConfig.Egress?.Mode === 'deny'),
+    settings: (rec) => networks.settings(rec.id, Object.keys(rec.spec.config.ExposedPorts ?? {})),
+  };
 }
 
 /** The monitor's exit hook: the bundled one when built, else the compiled module. */
@@ -339,7 +416,11 @@ export type { BuildSecret } from '../build/builder.js';
 export type { CacheEntry } from '../build/cache.js';
 export type { BuildEvent, BuildEventSink } from '../core/build-events.js';
 export type { VolumePruneReport, VolumeUsage } from '../volumes/volume-service.js';
+export type { NetworkCreateOptions } from '../network/network-service.js';
+export type { NetworkInspect } from '../network/views.js';
+export { parseEgressPolicy } from '../network/egress.js';
 export type {
+  EndpointConfig,
   ContainerCreateRequest,
   ContainerInspect,
   ContainerSummary,

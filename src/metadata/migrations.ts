@@ -114,4 +114,33 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX build_cache_layers_chain ON build_cache_layers(chain_id);
   `,
+  // 4: networks and the containers' endpoints on them
+  `
+  CREATE TABLE networks (
+    id          TEXT PRIMARY KEY,              -- 64 hex digits
+    name        TEXT NOT NULL UNIQUE,
+    driver      TEXT NOT NULL,                 -- bridge | host | null
+    created     TEXT NOT NULL,
+    spec        TEXT NOT NULL                  -- JSON: subnet, gateway, bridge, options, labels, egress
+  );
+  CREATE TABLE container_networks (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    network_id   TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+    idx          INTEGER NOT NULL,             -- order of connection (0: the primary network)
+    aliases      TEXT NOT NULL DEFAULT '[]',   -- JSON array (--network-alias)
+    ipv4_config  TEXT NOT NULL DEFAULT '',     -- --ip
+    state        TEXT NOT NULL DEFAULT '',     -- '' | attaching | attached
+    endpoint_id  TEXT NOT NULL DEFAULT '',
+    if_name      TEXT NOT NULL DEFAULT '',
+    ip           TEXT NOT NULL DEFAULT '',     -- address/prefix while attached
+    gateway      TEXT NOT NULL DEFAULT '',
+    mac          TEXT NOT NULL DEFAULT '',
+    ports        TEXT NOT NULL DEFAULT '[]',   -- JSON: host port bindings made on attach
+    dns_names    TEXT NOT NULL DEFAULT '[]',   -- JSON: names the network's DNS answers for it
+    dns_upstream TEXT NOT NULL DEFAULT '[]',   -- JSON: the container's --dns (where other names go)
+    result       TEXT NOT NULL DEFAULT '',     -- the CNI result of ADD
+    PRIMARY KEY (container_id, network_id)
+  );
+  CREATE INDEX container_networks_network ON container_networks(network_id);
+  `,
 ];
