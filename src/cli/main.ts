@@ -11,6 +11,7 @@ import { EXIT_USAGE, exitCodeOf, renderError, UsageError } from './errors.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerHubCommands } from './commands/hub.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerNetworkCommands } from './commands/network.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerVolumeCommands } from './commands/volumes.js';
@@ -30,6 +31,7 @@ export function buildProgram(getCtx: () => CliContext): Command {
   registerContainerCommands(program, getCtx);
   registerHubCommands(program, getCtx);
   registerImageCommands(program, getCtx);
+  registerNetworkCommands(program, getCtx);
   registerSearchCommand(program, getCtx);
   registerSystemCommands(program, getCtx);
   registerVolumeCommands(program, getCtx);

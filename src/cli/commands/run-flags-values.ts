@@ -160,21 +160,25 @@ export function parseUlimit(value: string): Ulimit {
   return { Name: name, Soft: soft, Hard: hard ?? soft };
 }
 
-/** `--network NAME` or the long form `name=NAME`; gantry does not take per-network options yet. */
-export function parseNetworkFlag(value: string): string {
-  if (!/\w+=\w+(,\w+=\w+)*/.test(value)) return value;
+/** `--network NAME` or the long form `name=NAME,alias=A,ip=IP`. */
+export function parseNetworkFlag(value: string): { name: string; aliases: string[]; ip?: string } {
+  if (!/\w+=\w+(,\w+=\w+)*/.test(value)) return { name: value, aliases: [] };
   let target = '';
+  const aliases: string[] = [];
+  let ip: string | undefined;
   for (const field of parseCsvRecord(value, '--network')) {
-    const [rawKey, rawVal, ok] = cut(field.toLowerCase(), '=');
-    const key = rawKey.trim();
+    const [rawKey, rawVal, ok] = cut(field, '=');
+    const key = rawKey.trim().toLowerCase();
     if (!ok || key === '') throw flagError('--network', value, `invalid field ${field}`);
     if (key === 'name') target = rawVal.trim();
-    else if (['alias', 'ip', 'ip6', 'mac-address', 'link-local-ip', 'driver-opt', 'gw-priority'].includes(key)) {
+    else if (key === 'alias') aliases.push(rawVal.trim());
+    else if (key === 'ip') ip = rawVal.trim();
+    else if (['ip6', 'mac-address', 'link-local-ip', 'driver-opt', 'gw-priority'].includes(key)) {
       throw flagError('--network', value, `network option '${key}' is not supported by gantry yet`);
     } else throw flagError('--network', value, `invalid field key ${key}`);
   }
   if (target === '') throw flagError('--network', value, 'network name/id is not specified');
-  return target;
+  return ip === undefined ? { name: target, aliases } : { name: target, aliases, ip };
 }
 
 /** `--pull`: always, missing, never (or empty). */

@@ -647,7 +647,12 @@ describe('toCreateRequest: networking', () => {
     assert.equal(req({ network: ['host'] }).hostConfig.NetworkMode, 'host');
     assert.equal(req({ network: ['container:web'] }).hostConfig.NetworkMode, 'container:web');
     assert.equal(req({ network: ['name=mynet'] }).hostConfig.NetworkMode, 'mynet');
-    rejects({ network: ['name=a,alias=b'] }, `invalid argument "name=a,alias=b" for "--network" flag: network option 'alias' is not supported by gantry yet`);
+    rejects({ network: ['name=a,ip6=b'] }, `invalid argument "name=a,ip6=b" for "--network" flag: network option 'ip6' is not supported by gantry yet`);
+    const long = req({ network: ['name=a,alias=b,ip=10.1.0.9'], networkAlias: ['c'] });
+    assert.deepEqual(long.networkingConfig, { EndpointsConfig: { a: { Aliases: ['b', 'c'], IPAMConfig: { IPv4Address: '10.1.0.9' } } } });
+    rejects({ ip: 'nope' }, /invalid argument "nope" for "--ip" flag/);
+    assert.deepEqual(req({ egressAllow: ['10.0.0.0/8:443'] }).hostConfig.Egress, { Mode: 'deny', Allow: ['10.0.0.0/8:443'] });
+    assert.equal(req({ publishAll: true }).hostConfig.PublishAllPorts, true);
     rejects({ network: ['name=a,foo=b'] }, 'invalid argument "name=a,foo=b" for "--network" flag: invalid field key foo');
     rejects({ network: ['driver=x'] }, 'invalid argument "driver=x" for "--network" flag: invalid field key driver');
     rejects({ network: ['a', 'b'] }, /more than one network/);

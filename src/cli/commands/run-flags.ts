@@ -14,7 +14,8 @@
  * run-flags-ports.ts (-p, --expose); the Go parsing functions they share in run-flags-go.ts.
  */
 import { type Command, Option } from 'commander';
-import type { ContainerCreateConfig, ContainerCreateRequest, HostConfig, Ulimit } from '../../core/container-types.js';
+import { isIP } from 'node:net';
+import type { ContainerCreateConfig, ContainerCreateRequest, EndpointConfig, HostConfig, Ulimit } from '../../core/container-types.js';
 import { collect } from '../options.js';
 import { cut, goQuote, invalid, parseGoBool } from './run-flags-go.js';
 import { parseMountFlag, parseVolumeFlags, validateBind, validateMount, validateMountTarget } from './run-flags-mounts.js';
@@ -62,6 +63,15 @@ export interface CreateFlagValues {
   name?: string;
   /** `--network` and its hidden alias `--net`, in the order given. */
   network?: string[];
+  /** `--network-alias` (also `--net-alias`). */
+  networkAlias?: string[];
+  /** `--ip`: the container's IPv4 address on its network. */
+  ip?: string;
+  /** `-P`. */
+  publishAll?: boolean;
+  /** gantry: `--egress allow|deny` and its `--egress-allow` entries. */
+  egress?: string;
+  egressAllow?: string[];
   oomKillDisable?: boolean;
   pidsLimit?: string;
   privileged?: boolean;
@@ -141,11 +151,20 @@ export function addCreateFlags(cmd: Command): Command {
   cmd.on('option:net', (value: string) => {
     cmd.setOptionValueWithSource('network', collect(value, cmd.getOptionValue('network') as string[] | undefined), 'cli');
   });
+  list('--network-alias', 'Add network-scoped alias for the container');
+  cmd.addOption(new Option('--net-alias <list>').hideHelp());
+  cmd.on('option:net-alias', (value: string) => {
+    cmd.setOptionValueWithSource('networkAlias', collect(value, cmd.getOptionValue('networkAlias') as string[] | undefined), 'cli');
+  });
+  cmd.option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)');
+  cmd.option('--egress <string>', "gantry: outbound traffic: allow (default) or deny all but --egress-allow");
+  list('--egress-allow', 'gantry: a destination allowed under --egress deny: CIDR[:port[/proto]]');
   addBool(cmd, '--oom-kill-disable', 'Disable OOM Killer');
   cmd.option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)');
   cmd.option('--platform <string>', 'Set platform if server is multi-platform capable');
   addBool(cmd, '--privileged', 'Give extended privileges to this container');
   list('-p, --publish', "Publish a container's port(s) to the host");
+  addBool(cmd, '-P, --publish-all', 'Publish all exposed ports to random ports');
   const verb = cmd.name() === 'create' ? 'creating' : 'running';
   cmd.option('--pull <string>', `Pull image before ${verb} ("always", "missing", "never")`, 'missing');
   addBool(cmd, '-q, --quiet', 'Suppress the pull output');
@@ -311,10 +330,16 @@ export function toCreateRequest(
     throw invalid('conflicting options: cannot specify both --restart and --rm');
   }
   if (networks.length > 1) {
-    throw invalid(`connecting to more than one network at create is not supported: ${networks.join(', ')}`, {
+    throw invalid(`connecting to more than one network at create is not supported: ${networks.map((n) => n.name).join(', ')}`, {
       hint: 'create with one --network, then use "gantry network connect"',
     });
   }
+  const network = networks[0];
+  const aliases = [...(network?.aliases ?? []), ...(opts.networkAlias ?? [])];
+  const ipv4 = opts.ip ?? network?.ip ?? '';
+  if (ipv4 && isIP(ipv4) !== 4) throw invalid(`invalid argument "${ipv4}" for "--ip" flag: invalid string being converted to IP address: ${ipv4}`);
+  const egress = opts.egress !== undefined || (opts.egressAllow ?? []).length > 0 ? { Mode: (opts.egress ?? 'deny') as 'allow' | 'deny', Allow: [...(opts.egressAllow ?? [])] } : undefined;
+  if (egress && egress.Mode !== 'allow' && egress.Mode !== 'deny') throw invalid(`invalid argument "${opts.egress}" for "--egress" flag: want allow or deny`);
   if (opts.detach && attach.length > 0) throw invalid('conflicting options: cannot specify both --attach and --detach');
   if (opts.detachKeys) parseDetachKeys(opts.detachKeys);
 
@@ -369,7 +394,7 @@ export function toCreateRequest(
   const hostConfig: HostConfig = {
     Binds: binds.length > 0 ? binds : null,
     LogConfig: { Type: opts.logDriver ?? '', Config: logOpts },
-    NetworkMode: networks[0] ?? 'default',
+    NetworkMode: network?.name ?? 'default',
     PortBindings: portBindings,
     RestartPolicy: restartPolicy,
     AutoRemove: Boolean(opts.rm),
@@ -401,8 +426,16 @@ export function toCreateRequest(
   if (opts.runtime) hostConfig.Runtime = opts.runtime;
   if (mounts.length > 0) hostConfig.Mounts = mounts;
   if (opts.init !== undefined) hostConfig.Init = opts.init;
+  if (opts.publishAll) hostConfig.PublishAllPorts = true;
+  if (egress) hostConfig.Egress = egress;
 
   const request: ContainerCreateRequest = { config, hostConfig };
+  if (aliases.length > 0 || ipv4) {
+    const endpoint: EndpointConfig = {};
+    if (aliases.length > 0) endpoint.Aliases = aliases;
+    if (ipv4) endpoint.IPAMConfig = { IPv4Address: ipv4 };
+    request.networkingConfig = { EndpointsConfig: { [network?.name ?? 'default']: endpoint } };
+  }
   if (name !== undefined) request.name = name;
   return request;
 }
