@@ -794,6 +794,55 @@ RUN --device=nvidia.com/gpu=all \\
     dockerfile: frag(`RUN --mount=[type=<TYPE>][,option=<value>[,option=<value>]...]`),
     error: "Dockerfile:2: unexpected key '[type' in '[type=<TYPE>][' (did you mean type?)",
   },
+  // The --mount sections show their options in tables, not in examples: one row per type
+  // uses every option of its table.
+  {
+    section: 'RUN --mount=type=bind',
+    name: '(table) target, source, from, rw',
+    dockerfile: frag(`RUN --mount=type=bind,target=/src,source=app,from=build,rw --mount=dst=/a --mount=destination=/b,readwrite=true make`),
+    expect: [
+      parsed(from('scratch'), {
+        kind: 'RUN',
+        command: shell('make'),
+        mounts: [bind({ target: '/src', source: 'app', from: 'build', readOnly: false }), bind({ target: '/a' }), bind({ target: '/b', readOnly: false })],
+      }),
+    ],
+  },
+  {
+    section: 'RUN --mount=type=cache',
+    name: '(table) id, target, ro, sharing, from, source, mode, uid, gid',
+    dockerfile: frag(`RUN --mount=type=cache,id=gomod,target=/go/pkg/mod,ro,sharing=private,from=base,source=/cache,mode=0700,uid=1000,gid=1000 go build`),
+    expect: [
+      parsed(from('scratch'), {
+        kind: 'RUN',
+        mounts: [{ type: 'cache', id: 'gomod', target: '/go/pkg/mod', readOnly: true, sharing: 'private', from: 'base', source: '/cache', mode: 0o700, uid: 1000, gid: 1000, required: false }],
+      }),
+    ],
+  },
+  {
+    section: 'RUN --mount=type=tmpfs',
+    name: '(table) target and size',
+    dockerfile: frag(`RUN --mount=type=tmpfs,target=/tmp,size=64m make`),
+    expect: [parsed(from('scratch'), { kind: 'RUN', mounts: [{ type: 'tmpfs', target: '/tmp', size: 64 * 1024 * 1024, readOnly: false, required: false }] })],
+  },
+  {
+    section: 'RUN --mount=type=secret',
+    name: '(table) id, dst, required, mode, uid, gid',
+    dockerfile: frag(`RUN --mount=type=secret,id=npmrc,dst=/root/.npmrc,required=true,mode=0440,uid=1000,gid=1000 npm ci`),
+    expect: [parsed(from('scratch'), { kind: 'RUN', mounts: [{ type: 'secret', id: 'npmrc', target: '/root/.npmrc', required: true, mode: 0o440, uid: 1000, gid: 1000, readOnly: true }] })],
+  },
+  {
+    section: 'RUN --mount=type=ssh',
+    name: '(table) id, target, required, mode, uid, gid',
+    dockerfile: frag(`RUN --mount=type=ssh,id=gitlab,target=/run/ssh.sock,required,mode=0600,uid=1000,gid=1000 git clone x`),
+    expect: [parsed(from('scratch'), { kind: 'RUN', mounts: [{ type: 'ssh', id: 'gitlab', target: '/run/ssh.sock', required: true, mode: 0o600, uid: 1000, gid: 1000, readOnly: true }] })],
+  },
+  {
+    section: 'RUN --mount=type=tmpfs',
+    name: '(table) size belongs to tmpfs only',
+    dockerfile: frag(`RUN --mount=type=cache,target=/x,size=1m make`),
+    error: "Dockerfile:2: unexpected key 'size' for mount type 'cache'",
+  },
   {
     section: 'RUN --mount=type=cache',
     name: 'cache Go packages',
