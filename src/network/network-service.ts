@@ -16,6 +16,7 @@
  * transactions.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errors } from '../core/errors.js';
 import { type Db, writeTx } from '../metadata/database.js';
@@ -243,6 +244,7 @@ export class NetworkService {
     await removeBridge(n.spec.bridge);
     unregister(n.spec.bridge);
     await this.dns.update({ key: n.id, listen: n.spec.gateway, entries: [] });
+    rmSync(join(this.deps.root, 'network', 'ipam', n.id), { recursive: true, force: true });
   }
 
   /** `network ls` / `inspect` of every network. */

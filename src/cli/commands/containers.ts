@@ -577,6 +577,29 @@ function ellipsis(s: string, max: number): string {
   return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
 }
 
+/**
+ * The PORTS column (docker/cli DisplayablePorts): `0.0.0.0:8080->80/tcp`, `80/tcp` when not
+ * published; consecutive ports with consecutive host ports shown as one range.
+ */
+export function displayPorts(ports: ContainerSummary['Ports']): string {
+  const sorted = [...ports].sort((a, b) => (a.Type === b.Type ? (a.IP ?? '').localeCompare(b.IP ?? '') || a.PrivatePort - b.PrivatePort : a.Type < b.Type ? -1 : 1));
+  const groups: { ip?: string; type: string; lo: number; hi: number; pubLo?: number; pubHi?: number }[] = [];
+  for (const p of sorted) {
+    const last = groups[groups.length - 1];
+    const pub = p.PublicPort;
+    if (last && last.type === p.Type && last.ip === p.IP && p.PrivatePort === last.hi + 1 && (pub === undefined ? last.pubHi === undefined : last.pubHi !== undefined && pub === last.pubHi + 1)) {
+      last.hi = p.PrivatePort;
+      if (pub !== undefined) last.pubHi = pub;
+      continue;
+    }
+    groups.push({ ip: p.IP, type: p.Type, lo: p.PrivatePort, hi: p.PrivatePort, pubLo: pub, pubHi: pub });
+  }
+  const range = (lo: number, hi: number) => (lo === hi ? String(lo) : `${lo}-${hi}`);
+  return groups
+    .map((g) => (g.pubLo === undefined ? `${range(g.lo, g.hi)}/${g.type}` : `${g.ip ?? ''}:${range(g.pubLo, g.pubHi as number)}->${range(g.lo, g.hi)}/${g.type}`))
+    .join(', ');
+}
+
 function psRow(c: ContainerSummary, trunc: boolean): PsRow {
   const labels = c.Labels ?? {};
   let image = c.Image;
@@ -588,7 +611,7 @@ function psRow(c: ContainerSummary, trunc: boolean): PsRow {
     Command: `"${command}"`,
     CreatedAt: formatGoTime(new Date(c.Created * 1000)),
     RunningFor: timeAgo(new Date(c.Created * 1000)),
-    Ports: '',
+    Ports: displayPorts(c.Ports),
     State: c.State,
     Status: c.Status,
     // Docker prints 0B when sizes were not asked for.
