@@ -25,7 +25,8 @@ import type { AppendOptions, BlobEntry, BlobStat, BlobStore, UploadInfo } from '
 import { KeyedMutex } from './keyed-mutex.js';
 
 const UPLOAD_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const READ_CHUNK = 1 << 20;
+const READ_CHUNK = 256 * 1024;
+const WRITE_BATCH = 1 << 20;
 
 /** The running digest of an upload, valid while `size` equals the data file's size. */
 interface RunningDigest {
@@ -315,18 +316,48 @@ export class FsBlobStore implements BlobStore {
 /** Copies `source` to the end of `fh` (at `position`), digesting it, stopping at `maxSize`. */
 async function copyInto(fh: FileHandle, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, digester: Digester, maxSize: number, position: number): Promise<void> {
   let at = position;
-  for await (const chunk of source) {
-    if (maxSize > 0 && digester.size + chunk.length > maxSize) {
-      throw new HubError('SIZE_INVALID', `blob is larger than the hub accepts (${maxSize} bytes)`, { status: 413, detail: { limit: maxSize } });
+  // NOTE: socket chunks are ~64 KiB; they are written in batches of WRITE_BATCH bytes, and one
+  // batch is written while the next is received: waiting for each write before reading on
+  // would stall the socket, and the client with it, for every write.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let inflight: Promise<void> | undefined;
+  const flush = async (buffers: Uint8Array[], bytes: number) => {
+    // One writev of the chunks as they came (no copy into one buffer); a short write, rare on
+    // a regular file, finishes with plain writes of what is left.
+    let written = (await fh.writev(buffers, at)).bytesWritten;
+    if (written < bytes) {
+      const rest = Buffer.concat(buffers).subarray(written);
+      for (let off = 0; off < rest.length; ) off += (await fh.write(rest, off, rest.length - off, at + written + off)).bytesWritten;
+      written = bytes;
     }
-    digester.update(chunk);
-    let written = 0;
-    while (written < chunk.length) {
-      const { bytesWritten } = await fh.write(chunk, written, chunk.length - written, at);
-      written += bytesWritten;
-      at += bytesWritten;
+    at += written;
+  };
+  const startFlush = async () => {
+    await inflight;
+    const buffers = pending;
+    const bytes = pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+    inflight = flush(buffers, bytes);
+    inflight.catch(() => undefined); // awaited before the next batch or at the end
+  };
+  try {
+    for await (const chunk of source) {
+      if (maxSize > 0 && digester.size + chunk.length > maxSize) {
+        throw new HubError('SIZE_INVALID', `blob is larger than the hub accepts (${maxSize} bytes)`, { status: 413, detail: { limit: maxSize } });
+      }
+      digester.update(chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_BATCH) await startFlush();
     }
+    if (pendingBytes > 0) await startFlush();
+  } finally {
+    // Whatever happened, no write is left running on the handle the caller closes.
+    await inflight?.catch(() => undefined);
   }
+  await inflight;
 }
 
 /** The digest of a whole file. */
