@@ -63,7 +63,7 @@ export class HubProcess {
     live.add(child);
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const url = await new Promise<string>((resolve, reject) => {
+    const listening = new Promise<string>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`hub did not start: ${err}`)), 15_000);
       child.stdout!.on('data', (d: Buffer) => {
@@ -79,6 +79,15 @@ export class HubProcess {
         reject(new Error(`hub exited ${code} before listening: ${err}`));
       });
     });
+    let url: string;
+    try {
+      url = await listening;
+    } catch (e) {
+      live.delete(child);
+      child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
     return new HubProcess(dir, data, url, child, () => err);
   }
 

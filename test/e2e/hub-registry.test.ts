@@ -431,7 +431,7 @@ describe('gantry hub serve: restarts, limits and configuration', () => {
         assert.equal(put.status, 201, put.body.toString());
         assert.deepEqual((await raw(second.host, 'GET', `/v2/resume/blobs/${sha(data)}`)).body, data);
       } finally {
-        await second.stop();
+        await second.destroy(); // its own directory; the data is the first's
       }
     } finally {
       await first.destroy();
