@@ -1,7 +1,6 @@
 /**
- * The hub with accounts and Docker's token authentication, end to end: the real hub
- * (`startHub`) on 127.0.0.1 with the {@link TokenAuthorizer}, accounts made with
- * `gantry hub user/org/repo`, and real clients — gantry's own `login`/`push`/`pull` and skopeo.
+ * The hub with accounts and Docker's token authentication, end to end: `gantry hub serve` with
+ * an `auth` section on 127.0.0.1, accounts made with `gantry hub user/org/repo`, and real clients — gantry's own `login`/`push`/`pull` and skopeo.
  *
  * Why: every piece has unit tests, but only real clients show that the challenge, the token
  * endpoint's answers and the refusals are what they expect: Docker's wording for a wrong
@@ -10,25 +9,16 @@
  * expired, forged, signed by another hub or out of scope get 401; a refresh token used as a
  * stored identity token (skopeo's OAuth2 refresh grant) works until the password changes; and
  * account changes made with the CLI while the hub serves take effect at once.
- *
- * The hub runs in this process (`gantry hub serve` does not wire `auth` yet). The account
- * commands run through bin/gantry when it has them, else through the same commander commands
- * in process (registerHubAccountCommands, before main.ts wires it in).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
-import { registerHubAccountCommands } from '../../src/cli/commands/hub-accounts.js';
-import type { CliContext } from '../../src/cli/context.js';
-import { exitCodeOf, renderError } from '../../src/cli/errors.js';
-import { type AuthConfig, parseAuthConfig } from '../../src/registry/auth/auth-config.js';
 import { signToken } from '../../src/registry/auth/jwt.js';
-import { createTokenAuthorizer, type TokenAuthorizer } from '../../src/registry/auth/token-authorizer.js';
-import { type Hub, startHub } from '../../src/registry/hub.js';
+import { loadOrCreateSigningKey, readSigningKey } from '../../src/registry/auth/signing-key.js';
+import { GENERATED_KEY_PATH } from '../../src/registry/auth/token-authorizer.js';
 import { busyboxSandbox, destroyWithContainers } from '../support/containers.js';
+import { HubProcess } from '../support/hub.js';
 import { GANTRY, needsRoot, type Run, runCommand, type RunOptions, Sandbox } from '../support/harness.js';
 
 const SERVICE = 'gantry-hub-e2e';
@@ -36,14 +26,11 @@ const PASSWORDS = { alice: 'alice-s3cret', bob: 'bob-s3cret', root: 'root-s3cret
 
 describe('the hub with accounts and token authentication', { skip: needsRoot }, () => {
   let dataDir: string;
-  let config: AuthConfig;
-  let authorizer: TokenAuthorizer;
-  let hub: Hub;
+  let hub: HubProcess;
   let host: string;
   let src: Sandbox; // has busybox; alice and bob push from it, each with their own Docker config
   let dst: Sandbox; // pulls anonymously
   const configs: Record<string, string> = {};
-  let accountsViaBinary = false;
 
   const env = (who: string) => ({ DOCKER_CONFIG: configs[who] as string, GANTRY_DAEMON_CONFIG: '/nonexistent' });
   const opts = (who: string, input?: string): RunOptions => ({ env: env(who), input });
@@ -55,9 +42,8 @@ describe('the hub with accounts and token authentication', { skip: needsRoot }, 
   };
   const idOf = async (sb: Sandbox, ref: string) => (await sb.ok(['image', 'inspect', '-f', '{{.Id}}', ref])).stdout.trim();
   const login = (who: keyof typeof PASSWORDS) => ok(who, src, ['login', host, '-u', who, '--password-stdin'], `${PASSWORDS[who]}\n`);
-  /** `gantry hub ARGS --data <dataDir>`: the binary when it has the account commands, else in process. */
-  const accounts = (args: string[], input?: string): Promise<Run> =>
-    accountsViaBinary ? runCommand(GANTRY, ['hub', ...args, '--data', dataDir], { input }) : accountsInProcess(['hub', ...args, '--data', dataDir], input);
+  /** `gantry hub ARGS --data <dataDir>`. */
+  const accounts = (args: string[], input?: string): Promise<Run> => runCommand(GANTRY, ['hub', ...args, '--data', dataDir], { input });
   const accountsOk = async (args: string[], input?: string) => {
     const r = await accounts(args, input);
     assert.equal(r.code, 0, `gantry hub ${args.join(' ')}: ${r.stderr}`);
@@ -76,21 +62,18 @@ describe('the hub with accounts and token authentication', { skip: needsRoot }, 
 
   before(async () => {
     dataDir = await mkdtemp('/var/tmp/gantry-hub-auth-');
-    accountsViaBinary = /^\s+user\b/m.test((await runCommand(GANTRY, ['hub', '--help'])).stdout);
     for (const who of ['alice', 'bob', 'root', 'anon']) configs[who] = await mkdtemp(`/var/tmp/gantry-docker-config-${who}-`);
     await accountsOk(['user', 'create', 'alice', '--password-stdin'], `${PASSWORDS.alice}\n`);
     await accountsOk(['user', 'create', 'bob', '--password-stdin'], `${PASSWORDS.bob}\n`);
     await accountsOk(['user', 'create', 'root', '--admin', '--password-stdin'], `${PASSWORDS.root}\n`);
     await accountsOk(['repo', 'visibility', 'alice/private-box', 'private']);
 
-    config = parseAuthConfig({ token: { service: SERVICE, issuer: 'gantry-hub-e2e-issuer', expiration: '5m' } }) as AuthConfig;
-    authorizer = await createTokenAuthorizer({ dataDir, config });
-    hub = await startHub({ listen: '127.0.0.1:0', dataDir, config: {}, authorizer });
-    host = `127.0.0.1:${hub.port}`;
+    hub = await HubProcess.start({ data: dataDir, config: { auth: { token: { service: SERVICE, issuer: 'gantry-hub-e2e-issuer', expiration: '5m' } } } });
+    host = hub.host;
     [src, dst] = await Promise.all([busyboxSandbox('gantry-e2e-hub-auth-src-'), Sandbox.create('gantry-e2e-hub-auth-dst-')]);
   });
   after(async () => {
-    await hub?.close(); // closes the authorizer too
+    await hub?.destroy();
     await Promise.all([destroyWithContainers(src), destroyWithContainers(dst)]);
     await Promise.all([dataDir, ...Object.values(configs)].map((d) => d && rm(d, { recursive: true, force: true })));
   });
@@ -213,14 +196,15 @@ describe('the hub with accounts and token authentication', { skip: needsRoot }, 
     const now = Math.floor(Date.now() / 1000);
     const [h, , s] = good.split('.');
     const widened = Buffer.from(JSON.stringify({ ...claims, access: [{ type: 'repository', name: 'alice/private-box', actions: ['pull'] }] })).toString('base64url');
-    // A second hub's authorizer: its own generated key, same service and issuer.
+    // The hub's own key (generated into its data directory), and another hub's.
+    const key = await readSigningKey(join(dataDir, GENERATED_KEY_PATH));
     const otherDir = await mkdtemp('/var/tmp/gantry-hub-auth-other-');
-    const other = await createTokenAuthorizer({ dataDir: otherDir, config });
+    const other = await loadOrCreateSigningKey(join(otherDir, 'key.pem'));
     try {
       const cases: Record<string, [string, string, string]> = {
-        expired: [signToken(authorizer.key, { ...claims, iat: now - 3600, nbf: now - 3600, exp: now - 600 }), 'alice/busybox', 'invalid_token'],
+        expired: [signToken(key, { ...claims, iat: now - 3600, nbf: now - 3600, exp: now - 600 }), 'alice/busybox', 'invalid_token'],
         forged: [`${h}.${widened}.${s}`, 'alice/private-box', 'invalid_token'],
-        'another hub’s key': [signToken(other.key, claims), 'alice/busybox', 'invalid_token'],
+        'another hub’s key': [signToken(other, claims), 'alice/busybox', 'invalid_token'],
         'out of scope': [good, 'alice/private-box', 'insufficient_scope'],
       };
       for (const [what, [t, repo, error]] of Object.entries(cases)) {
@@ -229,7 +213,6 @@ describe('the hub with accounts and token authentication', { skip: needsRoot }, 
         assert.match(res.headers.get('www-authenticate') ?? '', new RegExp(`scope="repository:${repo}:pull",error="${error}"$`), what);
       }
     } finally {
-      other.close();
       await rm(otherDir, { recursive: true, force: true });
     }
   });
@@ -272,26 +255,3 @@ describe('the hub with accounts and token authentication', { skip: needsRoot }, 
     assert.equal(gone.code, 1);
   });
 });
-
-/** `gantry ...args` (hub commands) through registerHubAccountCommands in this process, stdin from `input`. */
-async function accountsInProcess(args: string[], input = ''): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const ctx = {
-    stdout: { write: (s: string) => ((stdout += s), true) },
-    stderr: { write: (s: string) => ((stderr += s), true) },
-    stdin: Readable.from([Buffer.from(input)]),
-    out: (l: string) => void (stdout += `${l}\n`),
-    err: (l: string) => void (stderr += `${l}\n`),
-    fail: (c = 1) => void (ctx.exitCode = c),
-    exitCode: 0,
-  } as unknown as CliContext;
-  const program = new Command('gantry').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  registerHubAccountCommands(program.command('hub'), () => ctx);
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return { code: ctx.exitCode, stdout, stderr, stdoutBytes: Buffer.from(stdout) };
-  } catch (err) {
-    return { code: exitCodeOf(err), stdout, stderr: `${stderr}${renderError(err)}\n`, stdoutBytes: Buffer.from(stdout) };
-  }
-}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxSandbox, destroyWithContainers } from '../support/containers.js';
 import { needsRoot, runCommand, type RunOptions, Sandbox } from '../support/harness.js';
-import { HubProcess, makeImage, sha } from './hub-process.js';
+import { HubProcess, makeImage, sha } from '../support/hub.js';
 
 const env: RunOptions = { env: { GANTRY_DAEMON_CONFIG: '/nonexistent', DOCKER_CONFIG: '/nonexistent' } };
 

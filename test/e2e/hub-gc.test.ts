@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { GANTRY, runCommand } from '../support/harness.js';
-import { HubProcess, makeImage, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, raw, sha } from './hub-process.js';
+import { HubProcess, makeImage, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, raw, sha } from '../support/hub.js';
 
 describe('gantry hub gc', () => {
   let hub: HubProcess;

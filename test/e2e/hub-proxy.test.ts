@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCommand } from '../support/harness.js';
 import { TestRegistry } from '../support/registry.js';
-import { errorCode, HubProcess, makeImage, OCI_INDEX, OCI_MANIFEST, pushImage, raw, sha } from './hub-process.js';
+import { errorCode, HubProcess, makeImage, OCI_INDEX, OCI_MANIFEST, pushImage, raw, sha } from '../support/hub.js';
 
 describe('gantry hub serve as a pull-through cache', () => {
   let upstream: TestRegistry;

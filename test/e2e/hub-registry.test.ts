@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorCode, HubProcess, makeImage, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, raw, sha } from './hub-process.js';
+import { errorCode, HubProcess, makeImage, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, raw, sha } from '../support/hub.js';
 
 describe('gantry hub serve: the distribution API', () => {
   let hub: HubProcess;
