@@ -1,6 +1,6 @@
 /**
  * The `auth` section of the hub's configuration file, which turns on accounts and Docker's
- * token authentication (docs/hub-auth-config.md):
+ * token authentication (docs/hub-config.md, section `auth`):
  *
  * ```yaml
  * auth:
