@@ -17,8 +17,9 @@ cd "$(dirname "$0")/.."
 # gantry's own native addon; rustc/cargo (with gcc, binutils and libc6-dev): what
 # scripts/make-rust-image.sh assembles the local rust:1.76 image from (examples/blockchain);
 # containernetworking-plugins (bridge, host-local, portmap), aardvark-dns (names on user-defined
-# networks), iptables and iproute2: gantry's bridge networks (src/network).
-APT_PACKAGES=(busybox-static runc crun conmon tini procps util-linux skopeo attr docker-registry apache2-utils openssl zstd python3 make g++ git ca-certificates rustc cargo gcc binutils libc6-dev containernetworking-plugins aardvark-dns iptables iproute2)
+# networks), iptables and iproute2: gantry's bridge networks (src/network); chromium: the
+# headless browser that test/e2e/hub-ui.test.ts drives with playwright-core (the hub's web UI).
+APT_PACKAGES=(busybox-static runc crun conmon tini procps util-linux skopeo attr docker-registry apache2-utils openssl zstd python3 make g++ git ca-certificates rustc cargo gcc binutils libc6-dev containernetworking-plugins aardvark-dns iptables iproute2 chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
