@@ -28,6 +28,21 @@ const MIGRATIONS = [
    CREATE TABLE tags (repository TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, updated_ms INTEGER NOT NULL,
      PRIMARY KEY (repository, tag)) WITHOUT ROWID;
    CREATE INDEX tags_digest ON tags (repository, digest);`,
+  // The hub's web API (hub-data-store.ts): what a repository is beyond its content.
+  `CREATE TABLE repository_info (name TEXT PRIMARY KEY, description TEXT NOT NULL DEFAULT '', full_description TEXT NOT NULL DEFAULT '',
+     pull_count INTEGER NOT NULL DEFAULT 0, last_pushed_ms INTEGER) WITHOUT ROWID;
+   CREATE TABLE stars (repository TEXT NOT NULL, account TEXT NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY (repository, account)) WITHOUT ROWID;
+   CREATE TABLE sessions (hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL, expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE webhooks (id INTEGER PRIMARY KEY, repository TEXT NOT NULL, name TEXT NOT NULL, url TEXT NOT NULL, created_ms INTEGER NOT NULL);
+   CREATE INDEX webhooks_repository ON webhooks (repository);
+   CREATE TABLE deliveries (id INTEGER PRIMARY KEY, webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE, event TEXT NOT NULL,
+     payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, response_status INTEGER, last_error TEXT,
+     created_ms INTEGER NOT NULL, delivered_ms INTEGER);
+   CREATE INDEX deliveries_webhook ON deliveries (webhook_id);
+   CREATE TABLE build_settings (repository TEXT PRIMARY KEY, provider TEXT NOT NULL, clone_url TEXT NOT NULL, secret TEXT NOT NULL, rules TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE builds (id INTEGER PRIMARY KEY, repository TEXT NOT NULL, status TEXT NOT NULL, trigger TEXT NOT NULL, source_ref TEXT NOT NULL,
+     commit_sha TEXT, tag TEXT NOT NULL, rule TEXT NOT NULL, created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER, digest TEXT);
+   CREATE INDEX builds_repository ON builds (repository, id);`,
 ];
 
 interface ManifestRow {
@@ -54,7 +69,8 @@ function sqlite(): typeof Database {
 
 /** The metadata store in `<dir>/registry.db`. */
 export class SqliteMetadataStore implements MetadataStore {
-  private readonly db: Database.Database;
+  /** The database, shared with the hub's web API data (hub-data-store.ts), whose tables these migrations create. */
+  readonly db: Database.Database;
 
   constructor(dir: string) {
     this.db = new (sqlite())(join(dir, 'registry.db'), { timeout: 15_000 });
