@@ -60,6 +60,16 @@ export interface HubConfig {
   auth?: unknown;
   /** Pull-through cache of another registry. */
   proxy?: { remoteurl: string; username?: string; password?: string };
+  /** Outgoing webhooks of the web API. */
+  webhooks?: {
+    /** Delay before the first retry of a failed delivery, doubled at each next one (default 1s). */
+    retrybase?: DurationValue;
+  };
+  /** Automated builds. */
+  builds?: {
+    /** Most builds queued or running at once, all repositories together (default 20); beyond: 429. */
+    queuesize?: number;
+  };
 }
 
 /** The configuration with every default filled in, durations in ms and sizes in bytes. */
@@ -80,6 +90,8 @@ export interface ResolvedHubConfig {
   rateLimit: { requestsPerSecond: number; burst: number };
   auth: unknown;
   proxy: { remoteUrl: string; username?: string; password?: string } | undefined;
+  webhookRetryBaseMs: number;
+  buildQueueSize: number;
 }
 
 /** The listen address with no configuration. */
@@ -88,7 +100,7 @@ export const DEFAULT_LISTEN = '127.0.0.1:5000';
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 const SECTIONS: Record<string, readonly string[]> = {
-  '': ['version', 'http', 'storage', 'gc', 'ratelimit', 'auth', 'proxy'],
+  '': ['version', 'http', 'storage', 'gc', 'ratelimit', 'auth', 'proxy', 'webhooks', 'builds'],
   http: ['addr', 'tls', 'limits', 'timeouts'],
   'http.tls': ['certificate', 'key'],
   'http.limits': ['maxmanifestsize', 'maxblobsize'],
@@ -99,6 +111,8 @@ const SECTIONS: Record<string, readonly string[]> = {
   gc: ['graceperiod'],
   ratelimit: ['requestspersecond', 'burst'],
   proxy: ['remoteurl', 'username', 'password'],
+  webhooks: ['retrybase'],
+  builds: ['queuesize'],
 };
 
 /** Reads and parses a configuration file (YAML; JSON is YAML too). */
@@ -173,6 +187,8 @@ export function resolveHubConfig(config: HubConfig = {}): ResolvedHubConfig {
     rateLimit: { requestsPerSecond: rps, burst: numberAt('ratelimit.burst', config.ratelimit?.burst, Math.max(1, Math.ceil(rps * 2))) },
     auth: config.auth,
     proxy: proxy ? { remoteUrl: proxy.remoteurl.replace(/\/+$/, ''), username: proxy.username, password: proxy.password } : undefined,
+    webhookRetryBaseMs: duration('webhooks.retrybase', config.webhooks?.retrybase, 1000),
+    buildQueueSize: Math.max(1, Math.floor(numberAt('builds.queuesize', config.builds?.queuesize, 20))),
   };
 }
 

@@ -4,15 +4,25 @@
  * resolves once the server listens, with its URL and a `close()`.
  *
  * Every /v2/ request goes: rate limit → route match (the repository name checked first) →
- * the authorizer, asked for exactly what the request needs → the route's handler. Paths
- * outside /v2/ belong to the authorizer (the token endpoint). Answers carry
+ * the authorizer, asked for exactly what the request needs → the route's handler. Answers carry
  * `Docker-Distribution-API-Version: registry/2.0`, and every failure is the spec's error body.
+ * A manifest GET counts a pull; a manifest PUT by tag records the push and fires the
+ * repository's webhooks (in the background).
+ *
+ * Outside /v2/: the web API (`/api/`, `/v1/search`, `/v2/search/repositories`; api/), then the
+ * authorizer's own paths (the token endpoint), then the web UI for other GETs (ui/static.ts).
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errors } from '../core/errors.js';
-import { AccessDenied, type AccessNeed, type Authorizer, loopbackAuthorizer } from './access.js';
+import { AccessDenied, type AccessNeed, type Authorizer, loopbackAuthorizer, type Principal } from './access.js';
+import type { ApiServices } from './api/context.js';
+import { ownerOf, splitName } from './api/repositories.js';
+import { handleApi, isApiPath } from './api/web-api.js';
+import type { AccountStore } from './auth/account-store.js';
+import { TokenAuthorizer } from './auth/token-authorizer.js';
+import { BuildService, type HubBuilder } from './builds/build-service.js';
 import { type HubConfig, resolveHubConfig, type ResolvedHubConfig } from './config.js';
 import { errorBody, HubError } from './errors.js';
 import { PullThroughCache } from './proxy.js';
@@ -25,7 +35,10 @@ import { listCatalog, listReferrers, listTags } from './routes/listings.js';
 import { deleteManifest, getManifest, putManifest } from './routes/manifests.js';
 import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './routes/uploads.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
+import { HubDataStore } from './storage/hub-data-store.js';
 import { SqliteMetadataStore } from './storage/sqlite-metadata-store.js';
+import { serveUi } from './ui/static.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
 /** Options of {@link startHub}. */
 export interface HubOptions {
@@ -40,6 +53,10 @@ export interface HubOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Where the hub reports what is not an answer (server errors, purges); default: nowhere. */
   log?: (line: string) => void;
+  /** Builds images for automated builds (the CLI's, on gantry's builder); without it builds are off. */
+  builder?: HubBuilder;
+  /** The account store (default: the token authorizer's, when that is the authorizer). */
+  accounts?: AccountStore;
 }
 
 /** A running hub. */
@@ -98,9 +115,28 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   });
   if (config.proxy) registry.upstream = new PullThroughCache(registry, config.proxy);
   const limiter = new RateLimiter(config.rateLimit.requestsPerSecond, config.rateLimit.burst);
+  const data = new HubDataStore(metadata.db);
+  const webhooks = new WebhookDispatcher({ store: data, retryBaseMs: config.webhookRetryBaseMs, log });
+  let registryHost = '';
+  const builds = new BuildService({ store: data, dataDir: options.dataDir, builder: options.builder, registryHost: () => registryHost, maxQueued: config.buildQueueSize, log });
+  const api: ApiServices = {
+    registry,
+    data,
+    accounts: options.accounts ?? (authorizer instanceof TokenAuthorizer ? authorizer.store : undefined),
+    verifyBearer: (req) =>
+      authorizer.authorize(req, [{ type: 'base' }]).then(
+        (p) => p.account ?? '',
+        () => undefined,
+      ),
+    builds,
+    webhooks,
+    secure: tls !== undefined,
+    log,
+  };
+  const hubUrl = { value: '' };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    void serve(req, res, { registry, config, authorizer, limiter, log });
+    void serve(req, res, { registry, config, authorizer, limiter, log, api, hubUrl });
   };
   const serverOptions = {
     requestTimeout: config.requestTimeoutMs,
@@ -120,6 +156,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       });
     });
   } catch (err) {
+    await builds.close();
     metadata.close();
     throw errors.unavailable(`cannot listen on ${options.listen}: ${(err as Error).message}`, { cause: err });
   }
@@ -141,8 +178,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const address = server.address() as AddressInfo;
   const shownHost = host === '' || host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
+  const url = `${tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
+  hubUrl.value = url;
+  // NOTE: builds push over loopback, whatever the hub listens on, so the push stays local.
+  registryHost = `${host.includes(':') ? '[::1]' : '127.0.0.1'}:${address.port}`;
+  webhooks.resume();
   return {
-    url: `${tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
+    url,
     port: address.port,
     close: () =>
       (closing ??= (async () => {
@@ -153,6 +195,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         await closed;
         clearTimeout(force);
         await purging;
+        await builds.close();
+        await webhooks.close();
         await authorizer.close?.();
         metadata.close();
       })()),
@@ -166,6 +210,9 @@ interface ServeContext {
   authorizer: Authorizer;
   limiter: RateLimiter;
   log: (line: string) => void;
+  api: ApiServices;
+  /** The hub's URL (for webhook payloads), set once it listens. */
+  hubUrl: { value: string };
 }
 
 /** Answers one request; never rejects. */
@@ -180,22 +227,62 @@ async function serve(req: IncomingMessage, res: ServerResponse, ctx: ServeContex
     // serve another repository than the one named; the name check refuses it instead.
     const pathname = q < 0 ? raw : raw.slice(0, q);
     const url = new URL(`http://hub${pathname.replace(/[^\x21-\x7e]/g, '')}${q < 0 ? '' : raw.slice(q)}`);
+    if (isApiPath(pathname)) {
+      await handleApi(ctx.api, req, res, pathname, url);
+      return;
+    }
     if (pathname !== '/v2' && !pathname.startsWith('/v2/')) {
       if (await ctx.authorizer.handle?.(req, res)) return;
+      if ((method === 'GET' || method === 'HEAD') && !pathname.startsWith('/v1/') && (await serveUi(req, res))) return;
       throw new HubError('UNSUPPORTED', 'not found', { status: 404, detail: { path: pathname.slice(0, 200) } });
     }
     const route = matchRoute(pathname);
     if (!route) throw new HubError('UNSUPPORTED', 'not found', { status: 404, detail: { path: pathname.slice(0, 200) } });
     checkMethod(route, method);
-    await ctx.authorizer.authorize(req, accessNeeds(route, method));
+    const principal = await ctx.authorizer.authorize(req, accessNeeds(route, method));
     if (route.kind === 'base') {
       sendJson(res, 200, {}, {}, method === 'HEAD');
       return;
     }
     const handler = HANDLERS[`${route.kind} ${method}`] as Handler;
-    await handler(exchange(req, res, url, route, ctx));
+    const x = exchange(req, res, url, route, ctx);
+    await handler(x);
+    if (route.kind === 'manifest') afterManifest(x, principal, ctx);
   } catch (err) {
     await answerError(req, res, err, ctx.log);
+  }
+}
+
+/** Counts a pull (GET, not HEAD) and, for a push by tag, records it and fires the webhooks. */
+function afterManifest(x: Exchange, principal: Principal, ctx: ServeContext): void {
+  const method = x.req.method;
+  try {
+    if (method === 'GET' && x.res.statusCode === 200) ctx.api.data.countPull(x.name);
+    if (method !== 'PUT' || x.res.statusCode !== 201 || x.param.includes(':')) return;
+    const now = Date.now();
+    ctx.api.data.recordPush(x.name, now);
+    const row = ctx.api.data.repository(x.name);
+    const { namespace, name } = splitName(x.name);
+    const base = ctx.hubUrl.value;
+    ctx.api.webhooks.pushed(x.name, {
+      callback_url: `${base}/api/repositories/${namespace}/${name}`,
+      push_data: { pushed_at: Math.floor(now / 1000), pusher: principal.account ?? '', tag: x.param },
+      repository: {
+        repo_name: x.name,
+        name,
+        namespace: namespace === '_' ? 'library' : namespace,
+        owner: ownerOf(x.name),
+        is_private: ctx.api.accounts?.visibility(x.name) === 'private',
+        status: 'Active',
+        star_count: row?.starCount ?? 0,
+        description: row?.description ?? '',
+        full_description: row?.fullDescription ?? '',
+        date_created: Math.floor((row?.createdMs ?? now) / 1000),
+        repo_url: `${base}/r/${namespace}/${name}`,
+      },
+    });
+  } catch (err) {
+    ctx.log(`recording ${method} of ${x.name}:${x.param}: ${(err as Error).message}`);
   }
 }
 
