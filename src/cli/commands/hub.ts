@@ -2,6 +2,11 @@
  * The hub commands: `hub serve` runs gantry's registry server in the foreground until
  * SIGINT/SIGTERM; `hub gc` removes what no manifest references from its data directory,
  * while it serves or not. Both read the same configuration file (docs/hub-config.md).
+ *
+ * `hub serve` also gives the hub its builder for automated builds: the engine of this gantry
+ * root builds the cloned context and pushes the image to the hub through its registry API (so
+ * the push counts, fires webhooks and is checked like any other). The hub itself may not
+ * import the engine (layering), hence the narrow `HubBuilder` it takes.
  */
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
@@ -11,7 +16,9 @@ import { parseAuthConfig } from '../../registry/auth/auth-config.js';
 import { createTokenAuthorizer } from '../../registry/auth/token-authorizer.js';
 import { type HubConfig, loadHubConfig, parseDuration, resolveHubConfig } from '../../registry/config.js';
 import { collectHubGarbage } from '../../registry/gc.js';
+import type { HubBuilder } from '../../registry/builds/build-service.js';
 import { startHub } from '../../registry/hub.js';
+import { buildProgressRenderer } from '../build-progress.js';
 import type { CliContext } from '../context.js';
 import { registerHubAccountCommands } from './hub-accounts.js';
 import { humanSize } from '../format/units.js';
@@ -78,6 +85,7 @@ async function serve(ctx: CliContext, o: CommonOpts & { listen?: string }, root:
       config,
       authorizer,
       log: (line) => ctx.err(`hub: ${line}`),
+      builder: engineBuilder(ctx),
     });
   } catch (err) {
     await authorizer?.close?.();
@@ -96,6 +104,35 @@ async function serve(ctx: CliContext, o: CommonOpts & { listen?: string }, root:
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/** Automated builds on this gantry root's engine: build, then push to the hub. */
+function engineBuilder(ctx: CliContext): HubBuilder {
+  return {
+    async build({ contextDir, dockerfile, tag, signal, log }) {
+      const engine = ctx.engine();
+      let partial = '';
+      const out = {
+        write(s: string) {
+          const lines = (partial + s).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) log(line);
+          return true;
+        },
+      };
+      const progress = buildProgressRenderer(out, { mode: 'plain' });
+      try {
+        await engine.build({ context: contextDir, file: dockerfile, tags: [tag] }, (e) => progress.sink(e), signal);
+      } finally {
+        progress.finish();
+        if (partial) log(partial);
+        partial = '';
+      }
+      log(`pushing ${tag}`);
+      const pushed = await engine.push(tag, { signal });
+      return { digest: pushed.digest };
+    },
+  };
 }
 
 async function gc(ctx: CliContext, o: CommonOpts & { dryRun?: boolean; deleteUntagged?: boolean; gracePeriod?: string }, root: string): Promise<void> {
