@@ -5,7 +5,7 @@
  * All traffic stays on this machine: containers, test-made namespaces and 127.0.0.0/8.
  */
 import { randomBytes } from 'node:crypto';
-import { runCommand, type Sandbox } from '../support/harness.js';
+import { runCommand, Sandbox } from '../support/harness.js';
 
 /** Runs a command and fails on a non-zero exit. */
 export async function sh(cmd: string, args: string[]): Promise<string> {
@@ -25,7 +25,8 @@ export async function webServer(sb: Sandbox, args: string[], text: string): Prom
  * crashes in Debian's static build): returns the exit code and output.
  */
 export async function fetchFrom(sb: Sandbox, args: string[], url: string, seconds = 3): Promise<{ code: number; out: string }> {
-  const r = await sb.run(['run', '--rm', ...args, 'busybox', 'timeout', String(seconds), 'wget', '-qO-', url]);
+  // NOTE: `; exit` keeps sh as PID 1 (it would exec timeout, and PID 1 ignores SIGTERM).
+  const r = await sb.run(['run', '--rm', ...args, 'busybox', 'sh', '-c', `timeout ${seconds} wget -qO- ${url}; exit $?`]);
   return { code: r.code, out: r.stdout.trim() };
 }
 
@@ -92,4 +93,14 @@ export async function hostNetworkState(): Promise<{ links: string[]; addrs: stri
 export function leftovers(before: string[], after: string[], marks: string[]): string[] {
   const had = new Set(before);
   return after.filter((l) => !had.has(l) && marks.some((m) => l.includes(m)));
+}
+
+/**
+ * Undoes what deleted state roots left on the host (their default bridges, rules and DNS
+ * servers): `network prune` in a throw-away root sweeps them (src/network/orphans.ts).
+ */
+export async function sweepDeletedRoots(): Promise<void> {
+  const tmp = await Sandbox.create('gantry-e2e-sweep-');
+  await tmp.run(['network', 'prune', '-f']);
+  await tmp.destroy();
 }

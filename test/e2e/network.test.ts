@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { busyboxSandbox, destroyWithContainers, inspect, pollUntil } from '../support/containers.js';
 import { needsRoot, type Sandbox } from '../support/harness.js';
-import { fetchFrom, hostNetworkState, leftovers, sh, webServer } from './network-helpers.js';
+import { fetchFrom, hostNetworkState, leftovers, sh, sweepDeletedRoots, webServer } from './network-helpers.js';
 
 describe('gantry network', { skip: needsRoot }, () => {
   let sb: Sandbox;
@@ -18,6 +18,7 @@ describe('gantry network', { skip: needsRoot }, () => {
   });
   after(async () => {
     await destroyWithContainers(sb);
+    await sweepDeletedRoots();
   });
 
   async function createNetwork(args: string[]): Promise<string> {
