@@ -35,7 +35,7 @@ export function targetTag(rule: BuildRule, ref: PushedRef): string | undefined {
   let groups: string[] = [];
   if (re) {
     const m = re.exec(ref.name);
-    if (!m || m[0] !== ref.name) return undefined; // the whole name must match
+    if (!m) return undefined; // anchors are the rule's own (`/^v(.*)$/`), as on Docker Hub
     groups = m.map((g) => g ?? '');
   } else if (rule.source !== ref.name) return undefined;
   const tag = rule.target_tag.replace(/\{sourceref\}/g, ref.name).replace(/\{\\([1-9])\}/g, (_, n: string) => groups[Number(n)] ?? '');
