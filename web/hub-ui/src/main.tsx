@@ -44,7 +44,7 @@ function Header() {
       <nav aria-label="Account" class="account">
         {canWrite(session) && <Link href="/repositories">My repositories</Link>}
         {session?.username && <Link href="/orgs">Organisations</Link>}
-        {session?.accounts && !session.username && <Link href={`/signin?next=${encodeURIComponent(path)}`}>Sign in</Link>}
+        {session?.accounts && !session.username && <Link href={path === '/' || path === '/search' ? '/signin' : `/signin?next=${encodeURIComponent(path)}`}>Sign in</Link>}
         {session?.username && (
           <button type="button" class="link" onClick={() => void signOut().then(() => navigate('/'))}>
             Sign out <span class="muted">({session.username})</span>

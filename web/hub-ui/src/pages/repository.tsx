@@ -23,7 +23,8 @@ export function RepoHeader({ repo, tab, onChange }: { repo: Repository; tab: Tab
       const r = await api<{ star_count: number; starred: boolean }>(repo.starred ? 'DELETE' : 'PUT', repoPath(repo.namespace, repo.name, '/star'));
       onChange?.({ ...repo, ...r });
     });
-  const ref = `${registryHost()}/${repo.namespace}/${repo.name}`;
+  // The hub may know its public name better than the browser's address bar (a proxy in front).
+  const ref = repo.pull_command?.trim().split(/\s+/).pop() || `${registryHost()}/${repo.namespace}/${repo.name}`;
   const tabs: [Tab, string, string][] = [
     ['overview', 'Overview', base],
     ['tags', 'Tags', `${base}/tags`],
@@ -48,7 +49,7 @@ export function RepoHeader({ repo, tab, onChange }: { repo: Repository; tab: Tab
         {repo.pull_count} pulls · updated {timeAgo(repo.last_pushed)}
       </p>
       <div class="pulls">
-        <CopyLine label="docker pull command" command={repo.pull_command || `docker pull ${ref}`} />
+        <CopyLine label="docker pull command" command={`docker pull ${ref}`} />
         <CopyLine label="gantry pull command" command={`gantry pull ${ref}`} />
       </div>
       <nav aria-label="Repository" class="tabs">
