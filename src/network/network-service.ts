@@ -469,7 +469,7 @@ export class NetworkService {
           if (ep.ports.length > 0) runtimeConfig.portMappings = ep.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp }));
           // NOTE: a failed DEL is not retried forever: what it left (a veth) goes with the
           // namespace, and host-local's reservation is released by the container ID next time.
-          await cniDel(this.confList(net, true), { containerId, netns, ifName: ep.ifName || 'eth0', runtimeConfig }, prev).catch(() => undefined);
+          await cniDel(this.confList(net, ep.ports.length > 0), { containerId, netns, ifName: ep.ifName || 'eth0', runtimeConfig }, prev).catch(() => undefined);
         }
         this.store.setLive(containerId, ep.networkId, DETACHED);
         if (net && !net.spec.isDefault) await this.updateDns(net);
