@@ -283,7 +283,8 @@ export class NetworkService {
       await sweepOrphans();
       for (const n of this.store.list()) {
         if (n.spec.isDefault || n.driver !== 'bridge') continue;
-        if (this.store.endpointsOn(n.id).length > 0) continue;
+        // Docker's "unused": no container attached now (stopped ones lose the connection).
+        if (this.store.endpointsOn(n.id).some((e) => e.state !== '')) continue;
         if (keep(networkView(n, []))) continue;
         await this.unrealizeLocked(n);
         this.store.delete(n.id);
