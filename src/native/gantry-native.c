@@ -27,6 +27,7 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <node_api.h>
+#include <sys/sendfile.h>
 #include <uv.h> /* uv_err_name_r / uv_strerror_r: the same errno names and texts Node uses */
 
 #define CHECK(call)                                                                           \
@@ -34,18 +35,15 @@
     if ((call) != napi_ok) return NULL;                                                       \
   } while (0)
 
-/* Throws `EPERM: operation not permitted, mknod '/path'` with code/errno/syscall/path set. */
-static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+/* A Node-style error `EPERM: operation not permitted, mknod '/path'` with code/errno/syscall/path set. */
+static napi_value errno_error(napi_env env, int err, const char *syscall, const char *path) {
   char name[64], desc[256], *msg;
   napi_value error, message, value;
   uv_err_name_r(-err, name, sizeof name);
   uv_strerror_r(-err, desc, sizeof desc);
   size_t len = strlen(name) + strlen(desc) + strlen(syscall) + (path ? strlen(path) : 0) + 16;
   msg = malloc(len);
-  if (msg == NULL) {
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return NULL;
-  }
+  if (msg == NULL) return NULL;
   if (path) snprintf(msg, len, "%s: %s, %s '%s'", name, desc, syscall, path);
   else snprintf(msg, len, "%s: %s, %s", name, desc, syscall);
   napi_status status = napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
@@ -58,7 +56,14 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall, const 
     napi_set_named_property(env, error, "syscall", value);
   if (path && napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &value) == napi_ok)
     napi_set_named_property(env, error, "path", value);
-  napi_throw(env, error);
+  return error;
+}
+
+/* Throws errno_error(...); returns NULL for the caller to return. */
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  napi_value error = errno_error(env, err, syscall, path);
+  if (error == NULL) napi_throw_error(env, "ENOMEM", "out of memory");
+  else napi_throw(env, error);
   return NULL;
 }
 
@@ -396,6 +401,34 @@ static napi_value MarkTopdir(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * sendfileSome(outFd, inFd, offset, count): one sendfile(2) of up to `count` bytes of file
+ * `inFd` from `offset` to the non-blocking socket `outFd` — from the page cache to the socket,
+ * never through user space. Returns the bytes sent: as many as the socket buffer took; -1 when
+ * it is full (EAGAIN; the caller tries again later); 0 at the end of the file. Other errors
+ * throw (EPIPE: the client went away).
+ */
+static napi_value SendfileSome(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result = NULL;
+  uint32_t out_fd, in_fd;
+  int64_t offset, count;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!get_uint32(env, argv, argc, 0, &out_fd) || !get_uint32(env, argv, argc, 1, &in_fd)) return NULL;
+  if (argc < 4 || napi_get_value_int64(env, argv[2], &offset) != napi_ok || napi_get_value_int64(env, argv[3], &count) != napi_ok ||
+      offset < 0 || count < 0) {
+    napi_throw_type_error(env, NULL, "offset and count must be non-negative numbers");
+    return NULL;
+  }
+  off_t off = (off_t)offset;
+  ssize_t n;
+  do n = sendfile((int)out_fd, (int)in_fd, &off, count > (1 << 30) ? (size_t)(1 << 30) : (size_t)count);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN) return throw_errno(env, errno, "sendfile", NULL);
+  napi_create_double(env, n < 0 ? -1 : (double)n, &result);
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -403,7 +436,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   } fns[] = {{"mknod", Mknod},       {"lsetxattr", Lsetxattr}, {"lgetxattr", Lgetxattr},
              {"llistxattr", Llistxattr}, {"mount", Mount},     {"umount2", Umount2},
              {"seqpacketConnect", SeqpacketConnect}, {"shutdown", Shutdown}, {"flock", Flock},
-             {"createNetns", CreateNetns}, {"markTopdir", MarkTopdir}};
+             {"createNetns", CreateNetns}, {"markTopdir", MarkTopdir},
+             {"sendfileSome", SendfileSome}};
   static const struct {
     const char *name;
     double value;

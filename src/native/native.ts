@@ -58,6 +58,7 @@ interface Addon extends Record<keyof typeof CONSTANTS, number> {
   flock(fd: number, operation: number): boolean;
   createNetns(path: string): void;
   markTopdir(path: string): boolean;
+  sendfileSome(outFd: number, inFd: number, offset: number, count: number): number;
 }
 
 let addon: Addon | undefined;
@@ -156,4 +157,14 @@ export function flock(fd: number, operation: number): boolean {
  */
 export function createNetns(path: string): void {
   load().createNetns(path);
+}
+
+/**
+ * One sendfile(2) of up to `count` bytes of file `inFd` from `offset` to the non-blocking
+ * socket `outFd`: returns the bytes the socket buffer took, -1 when it is full (try later), 0
+ * at the end of the file.
+ * Throws on other errors (EPIPE when the client went away).
+ */
+export function sendfileSome(outFd: number, inFd: number, offset: number, count: number): number {
+  return load().sendfileSome(outFd, inFd, offset, count);
 }
