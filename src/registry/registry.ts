@@ -9,6 +9,7 @@
  * already in the repository; the referenced blobs are touched on the way, so a concurrent
  * `gantry hub gc` keeps them (see gc.ts).
  */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { type Digest, Digester } from '../core/digest.js';
 import { HubError } from './errors.js';
@@ -149,17 +150,21 @@ export class Registry {
   }
 
   /**
-   * A stream of the blob, or of the range `range` picks once the size is known (local blobs
-   * only: a blob coming from upstream is sent whole); BLOB_UNKNOWN when `repository` lacks it.
+   * The blob's bytes, or the range `range` picks once the size is known (local blobs only: a
+   * blob coming from upstream is sent whole), as a stream — or, with `preferFile` and a store
+   * that keeps files, as the open file (the caller closes it) for a zero-copy send;
+   * BLOB_UNKNOWN when `repository` lacks it.
    */
   async openBlob(
     repository: string,
     digest: Digest,
     range?: (size: number) => { start: number; end: number } | undefined,
-  ): Promise<{ stat: BlobStat; range?: { start: number; end: number }; stream: Readable }> {
+    options: { preferFile?: boolean } = {},
+  ): Promise<{ stat: BlobStat; range?: { start: number; end: number }; stream?: Readable; file?: FileHandle }> {
     const stat = await this.blobStat(repository, digest);
     if (stat) {
       const r = range?.(stat.size);
+      if (options.preferFile && this.blobs.openFile) return { stat, range: r, file: await this.blobs.openFile(digest) };
       return { stat, range: r, stream: await this.blobs.read(digest, r) };
     }
     const fetched = await this.upstream?.blob(repository, digest);

@@ -69,6 +69,31 @@ describe('gantry hub serve: the distribution API', () => {
     assert.equal(errorCode(unknown), 'BLOB_UNKNOWN');
   });
 
+  it('sends big blobs with sendfile: whole, by range, and to clients that go away half-way', async () => {
+    const data = randomBytes(3 << 20);
+    const digest = await pushBlob(hub.host, 'big/blob', data);
+    const whole = await raw(hub.host, 'GET', `/v2/big/blob/blobs/${digest}`);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.headers['content-length'], String(data.length));
+    assert.ok(Buffer.compare(whole.body, data) === 0, 'the bytes sent are the blob');
+    const part = await raw(hub.host, 'GET', `/v2/big/blob/blobs/${digest}`, { Range: 'bytes=1000-1500999' });
+    assert.equal(part.status, 206);
+    assert.ok(Buffer.compare(part.body, data.subarray(1000, 1501000)) === 0);
+    // Clients that read a little and hang up: the hub goes on serving everyone else.
+    const [h, p] = hub.host.split(':') as [string, string];
+    await Promise.all(
+      Array.from({ length: 8 }, () =>
+        new Promise<void>((resolve) => {
+          const s = connect(Number(p), h, () => s.write(`GET /v2/big/blob/blobs/${digest} HTTP/1.1\r\nHost: ${hub.host}\r\n\r\n`));
+          s.once('data', () => s.destroy());
+          s.once('close', () => resolve());
+        }),
+      ),
+    );
+    const again = await raw(hub.host, 'GET', `/v2/big/blob/blobs/${digest}`);
+    assert.ok(Buffer.compare(again.body, data) === 0);
+  });
+
   it('takes a blob in a single POST ?digest=', async () => {
     const data = Buffer.from('single post body');
     const r = await raw(h, 'POST', `/v2/single/blobs/uploads/?digest=${sha(data)}`, { 'Content-Type': 'application/octet-stream' }, data);

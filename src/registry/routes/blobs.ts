@@ -2,10 +2,12 @@
  * `/v2/<name>/blobs/<digest>`: GET (with a single `Range: bytes=...`), HEAD and DELETE.
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-blobs
  */
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HubError } from '../errors.js';
 import { parseDigestParam } from '../names.js';
 import { type Exchange, sendEmpty } from './exchange.js';
+import { sendFileBody, sendfileSocket } from './send-file.js';
 
 /** GET / HEAD. */
 export async function getBlob(x: Exchange): Promise<void> {
@@ -23,15 +25,19 @@ export async function getBlob(x: Exchange): Promise<void> {
     return;
   }
   const rangeHeader = x.req.headers.range;
-  const blob = await x.registry.openBlob(x.name, digest, (size) => (rangeHeader ? parseRange(rangeHeader, size) : undefined));
+  const socketFd = sendfileSocket(x.res);
+  const blob = await x.registry.openBlob(x.name, digest, (size) => (rangeHeader ? parseRange(rangeHeader, size) : undefined), {
+    preferFile: socketFd !== undefined,
+  });
   const size = blob.stat.size;
+  const { start, end } = blob.range ?? { start: 0, end: size - 1 };
   if (blob.range) {
-    const { start, end } = blob.range;
     x.res.writeHead(206, { ...headers, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${size}` });
   } else {
     x.res.writeHead(200, { ...headers, 'Content-Length': size });
   }
-  await pipeline(blob.stream, x.res);
+  if (blob.file) await sendFileBody(x.res, socketFd as number, blob.file, start, end - start + 1);
+  else await pipeline(blob.stream as Readable, x.res);
 }
 
 /** DELETE: 202; the bytes stay until gc when another repository or manifest uses them. */

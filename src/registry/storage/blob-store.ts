@@ -14,6 +14,7 @@
  * modification time moves forward whenever it is written again or `touch`ed, and
  * `removeIfUnusedSince` keeps a blob touched after its cutoff, even when the touch races with it.
  */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../core/digest.js';
 
@@ -66,6 +67,12 @@ export interface BlobStore {
   touch(digest: Digest): Promise<BlobStat | undefined>;
   /** A stream over a stored blob, or over bytes `start`..`end` (inclusive). BLOB_UNKNOWN when absent. */
   read(digest: Digest, range?: { start: number; end: number }): Promise<Readable>;
+  /**
+   * Drivers whose blobs are files on a local file system: the open file of a stored blob, which
+   * the hub sends to plain-HTTP clients with sendfile(2), from the page cache to the socket.
+   * BLOB_UNKNOWN when absent. The caller closes it.
+   */
+  openFile?(digest: Digest): Promise<FileHandle>;
   /** A stored blob's whole content (manifests). BLOB_UNKNOWN when absent. */
   readBytes(digest: Digest): Promise<Buffer>;
   /** Stores bytes already in memory under their digest (verified). */

@@ -78,11 +78,15 @@ export class FsBlobStore implements BlobStore {
 
   async read(digest: Digest, range?: { start: number; end: number }): Promise<Readable> {
     // Open first, so that a missing blob is an answer here and not a stream error later.
-    const fh = await open(this.blobPath(digest), 'r').catch((err: unknown) => {
+    const fh = await this.openFile(digest);
+    return fh.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK, autoClose: true });
+  }
+
+  openFile(digest: Digest): Promise<FileHandle> {
+    return open(this.blobPath(digest), 'r').catch((err: unknown) => {
       if (isErrno(err, 'ENOENT')) throw new HubError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: { digest } });
       throw err;
     });
-    return fh.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK, autoClose: true });
   }
 
   async readBytes(digest: Digest): Promise<Buffer> {
