@@ -361,6 +361,13 @@ function containerNetworking(networks: NetworkService): ContainerNetworking {
     record: (id, plan) => networks.record(id, plan),
     attach(rec, netns) {
       const host = rec.spec.hostConfig;
+      const mode = host.NetworkMode || 'default';
+      if (networks.connections(rec.id).length === 0) {
+        // Created before networks existed (schema 3): on the default bridge from now on.
+        if (mode === 'default' || mode === 'bridge') networks.record(rec.id, networks.plan(mode, {}));
+        // Its network was removed since create (the connection went with it), as Docker reports.
+        else throw errors.notFound(`network ${mode} not found`);
+      }
       const exposed = Object.keys(rec.spec.config.ExposedPorts ?? {});
       return networks.attach({
         containerId: rec.id,
