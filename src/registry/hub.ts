@@ -21,6 +21,8 @@ import type { ApiServices } from './api/context.js';
 import { ownerOf, splitName } from './api/repositories.js';
 import { handleApi, isApiPath } from './api/web-api.js';
 import type { AccountStore } from './auth/account-store.js';
+import { parseAuthConfig } from './auth/auth-config.js';
+import { BuildCredentials } from './builds/build-credentials.js';
 import { TokenAuthorizer } from './auth/token-authorizer.js';
 import { BuildService, type HubBuilder } from './builds/build-service.js';
 import { type HubConfig, resolveHubConfig, type ResolvedHubConfig } from './config.js';
@@ -118,11 +120,25 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const data = new HubDataStore(metadata.db);
   const webhooks = new WebhookDispatcher({ store: data, retryBaseMs: config.webhookRetryBaseMs, log });
   let registryHost = '';
-  const builds = new BuildService({ store: data, dataDir: options.dataDir, builder: options.builder, registryHost: () => registryHost, maxQueued: config.buildQueueSize, log });
+  const accounts = options.accounts ?? (authorizer instanceof TokenAuthorizer ? authorizer.store : undefined);
+  const authConfig = authorizer instanceof TokenAuthorizer ? parseAuthConfig(config.auth) : undefined;
+  const buildCredentials =
+    authorizer instanceof TokenAuthorizer && authConfig
+      ? new BuildCredentials(authorizer.store, authorizer.issuer, authConfig.token.realm.startsWith('/') ? authConfig.token.realm : new URL(authConfig.token.realm).pathname, authConfig.token.service)
+      : undefined;
+  const builds = new BuildService({
+    store: data,
+    dataDir: options.dataDir,
+    builder: options.builder,
+    registryHost: () => registryHost,
+    maxQueued: config.buildQueueSize,
+    pushCredentials: buildCredentials && ((repository) => buildCredentials.issue(repository)),
+    log,
+  });
   const api: ApiServices = {
     registry,
     data,
-    accounts: options.accounts ?? (authorizer instanceof TokenAuthorizer ? authorizer.store : undefined),
+    accounts,
     verifyBearer: (req) =>
       authorizer.authorize(req, [{ type: 'base' }]).then(
         (p) => p.account ?? '',
@@ -136,7 +152,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const hubUrl = { value: '' };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    void serve(req, res, { registry, config, authorizer, limiter, log, api, hubUrl });
+    void serve(req, res, { registry, config, authorizer, limiter, log, api, hubUrl, buildCredentials });
   };
   const serverOptions = {
     requestTimeout: config.requestTimeoutMs,
@@ -213,6 +229,8 @@ interface ServeContext {
   api: ApiServices;
   /** The hub's URL (for webhook payloads), set once it listens. */
   hubUrl: { value: string };
+  /** Token requests of automated builds (hubs with accounts). */
+  buildCredentials: BuildCredentials | undefined;
 }
 
 /** Answers one request; never rejects. */
@@ -232,6 +250,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, ctx: ServeContex
       return;
     }
     if (pathname !== '/v2' && !pathname.startsWith('/v2/')) {
+      if (ctx.buildCredentials?.handle(req, res)) return;
       if (await ctx.authorizer.handle?.(req, res)) return;
       if ((method === 'GET' || method === 'HEAD') && !pathname.startsWith('/v1/') && (await serveUi(req, res))) return;
       throw new HubError('UNSUPPORTED', 'not found', { status: 404, detail: { path: pathname.slice(0, 200) } });

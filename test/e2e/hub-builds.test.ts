@@ -11,7 +11,8 @@
  * tag where it was; the manual trigger; the live log as server-sent events.
  *
  * The images build `FROM` busybox pushed to the hub itself first, so the hub's root needs
- * nothing but what the build pulls from its own registry.
+ * nothing but what the build pulls from its own registry. On a hub with accounts, the build
+ * pushes as the repository's owner (a refresh token of the hub), to a private repository.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -22,7 +23,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { busyboxSandbox, destroyWithContainers, pollUntil } from '../support/containers.js';
 import { HubProcess } from '../support/hub.js';
-import { needsRoot, type RunOptions, type Sandbox } from '../support/harness.js';
+import { GANTRY, needsRoot, runCommand, type RunOptions, type Sandbox } from '../support/harness.js';
 
 const run = promisify(execFile);
 const env: RunOptions = { env: { GANTRY_DAEMON_CONFIG: '/nonexistent', DOCKER_CONFIG: '/nonexistent' } };
@@ -266,5 +267,44 @@ describe('automated builds of the hub', { skip: needsRoot }, () => {
     assert.equal((await api('POST', '/api/repositories/team/app/builds', { rule: 9 })).status, 400);
     const list = (await api('GET', '/api/repositories/team/app/builds')).body as Json[];
     assert.deepEqual(list.map((b) => b.status), ['success', 'failed', 'success']);
+  });
+
+  it('builds on a hub with accounts, pushing as the owner of a private repository', async () => {
+    const data = join(dir, 'accounts-data');
+    const created = await runCommand(GANTRY, ['hub', 'user', 'create', 'alice', '--password-stdin', '--data', data], { input: 'alice-pw-123\n' });
+    assert.equal(created.code, 0, created.stderr);
+    const ahub = await HubProcess.start({ data, config: { auth: {} } });
+    try {
+      const alice = { authorization: `Basic ${Buffer.from('alice:alice-pw-123').toString('base64')}`, 'content-type': 'application/json' };
+      const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = alice) => {
+        const res = await ahub.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+        return { status: res.status, body: (await res.json()) as Json };
+      };
+      assert.equal((await call('POST', '/api/repositories', { namespace: 'alice', name: 'app', is_private: true })).status, 201);
+      const settings = await call('PUT', '/api/repositories/alice/app/build-settings', {
+        provider: 'github',
+        clone_url: `file://${bare}`,
+        secret: SECRET,
+        rules: [{ source_type: 'branch', source: 'main', target_tag: 'latest', dockerfile: 'sub/Dockerfile', context: '/' }],
+      });
+      assert.equal(settings.status, 200, JSON.stringify(settings.body));
+      const r = await call('POST', '/api/repositories/alice/app/builds', { rule: 0 });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const build = await pollUntil(
+        'the build on the hub with accounts',
+        async () => {
+          const b = (await call('GET', `/api/repositories/alice/app/builds/${r.body.id}`)).body;
+          return b.status !== 'queued' && b.status !== 'running' ? b : undefined;
+        },
+        60_000,
+        200,
+      );
+      assert.equal(build.status, 'success', build.log);
+      const tags = (await call('GET', '/api/repositories/alice/app/tags')).body as Json[];
+      assert.equal(tags.find((t) => t.name === 'latest')?.digest, build.digest);
+      assert.equal((await call('GET', '/api/repositories/alice/app', undefined, {})).status, 404); // still private
+    } finally {
+      await ahub.destroy();
+    }
   });
 });

@@ -9,9 +9,9 @@
  * import the engine (layering), hence the narrow `HubBuilder` it takes.
  */
 import type { Command } from 'commander';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DEFAULT_ROOT } from '../../engine/engine.js';
+import { createEngine, DEFAULT_ROOT, type Engine } from '../../engine/engine.js';
 import { parseAuthConfig } from '../../registry/auth/auth-config.js';
 import { createTokenAuthorizer } from '../../registry/auth/token-authorizer.js';
 import { type HubConfig, loadHubConfig, parseDuration, resolveHubConfig } from '../../registry/config.js';
@@ -85,7 +85,7 @@ async function serve(ctx: CliContext, o: CommonOpts & { listen?: string }, root:
       config,
       authorizer,
       log: (line) => ctx.err(`hub: ${line}`),
-      builder: engineBuilder(ctx),
+      builder: engineBuilder(ctx, root, dataDir),
     });
   } catch (err) {
     await authorizer?.close?.();
@@ -106,33 +106,73 @@ async function serve(ctx: CliContext, o: CommonOpts & { listen?: string }, root:
   });
 }
 
-/** Automated builds on this gantry root's engine: build, then push to the hub. */
-function engineBuilder(ctx: CliContext): HubBuilder {
+/**
+ * Automated builds on this gantry root's engine: build, then push to the hub. With credentials
+ * (a hub with accounts), the build gets an engine of its own whose Docker configuration (a
+ * temporary directory) holds only them, for the hub, so neither the user's
+ * `~/.docker/config.json` nor another build's credentials are involved.
+ */
+function engineBuilder(ctx: CliContext, root: string, dataDir: string): HubBuilder {
   return {
-    async build({ contextDir, dockerfile, tag, signal, log }) {
-      const engine = ctx.engine();
-      let partial = '';
-      const out = {
-        write(s: string) {
-          const lines = (partial + s).split('\n');
-          partial = lines.pop() ?? '';
-          for (const line of lines) log(line);
-          return true;
-        },
-      };
-      const progress = buildProgressRenderer(out, { mode: 'plain' });
-      try {
-        await engine.build({ context: contextDir, file: dockerfile, tags: [tag] }, (e) => progress.sink(e), signal);
-      } finally {
-        progress.finish();
-        if (partial) log(partial);
-        partial = '';
+    async build({ contextDir, dockerfile, tag, credentials, signal, log }) {
+      let engine: Engine = ctx.engine();
+      let own: { engine: Engine; dir: string } | undefined;
+      if (credentials !== undefined) {
+        await mkdir(join(dataDir, 'builds', 'tmp'), { recursive: true });
+        const dir = await mkdtemp(join(dataDir, 'builds', 'tmp', 'docker-config-'));
+        const host = tag.slice(0, tag.indexOf('/'));
+        const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+        await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [host]: { auth } } }), { mode: 0o600 });
+        // NOTE: the engine's registries read DOCKER_CONFIG once, synchronously, when first
+        // used; `storedCredentials` makes them now, inside the window, and the variable is
+        // restored at once. (EngineOptions has no Docker configuration directory of its own.)
+        const saved = process.env.DOCKER_CONFIG;
+        process.env.DOCKER_CONFIG = dir;
+        try {
+          engine = createEngine({ root });
+          void engine.storedCredentials(host).catch(() => undefined);
+        } finally {
+          if (saved === undefined) delete process.env.DOCKER_CONFIG;
+          else process.env.DOCKER_CONFIG = saved;
+        }
+        own = { engine, dir };
       }
-      log(`pushing ${tag}`);
-      const pushed = await engine.push(tag, { signal });
-      return { digest: pushed.digest };
+      try {
+        return await buildAndPush(engine, { contextDir, dockerfile, tag, signal, log });
+      } finally {
+        if (own) {
+          own.engine.close();
+          await rm(own.dir, { recursive: true, force: true });
+        }
+      }
     },
   };
+}
+
+/** Builds with the engine, its progress as plain log lines, then pushes `tag`. */
+async function buildAndPush(
+  engine: Engine,
+  { contextDir, dockerfile, tag, signal, log }: { contextDir: string; dockerfile: string; tag: string; signal: AbortSignal; log: (line: string) => void },
+): Promise<{ digest: string }> {
+  let partial = '';
+  const out = {
+    write(s: string) {
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) log(line);
+      return true;
+    },
+  };
+  const progress = buildProgressRenderer(out, { mode: 'plain' });
+  try {
+    await engine.build({ context: contextDir, file: dockerfile, tags: [tag] }, (e) => progress.sink(e), signal);
+  } finally {
+    progress.finish();
+    if (partial) log(partial);
+  }
+  log(`pushing ${tag}`);
+  const pushed = await engine.push(tag, { signal });
+  return { digest: pushed.digest };
 }
 
 async function gc(ctx: CliContext, o: CommonOpts & { dryRun?: boolean; deleteUntagged?: boolean; gracePeriod?: string }, root: string): Promise<void> {

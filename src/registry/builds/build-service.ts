@@ -14,11 +14,23 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { ApiError } from '../api/api-error.js';
 import type { BuildRow, BuildRule, HubDataStore } from '../storage/hub-data-store.js';
+import type { BuildPushCredentials } from './build-credentials.js';
 
 /** What the hub needs from gantry's builder (implemented by the CLI, which may use the engine). */
 export interface HubBuilder {
-  /** Builds `dockerfile` in `contextDir` and pushes the image as `tag` (a full reference on this hub); resolves the pushed manifest's digest. */
-  build(req: { contextDir: string; dockerfile: string; tag: string; signal: AbortSignal; log: (line: string) => void }): Promise<{ digest: string }>;
+  /**
+   * Builds `dockerfile` in `contextDir` and pushes the image as `tag` (a full reference on this
+   * hub); resolves the pushed manifest's digest. On a hub with accounts, `credentials` are what
+   * the builder's registry client logs in to this hub with (build-credentials.ts).
+   */
+  build(req: {
+    contextDir: string;
+    dockerfile: string;
+    tag: string;
+    credentials?: { username: string; password: string };
+    signal: AbortSignal;
+    log: (line: string) => void;
+  }): Promise<{ digest: string }>;
 }
 
 /** Options of {@link BuildService}. */
@@ -30,6 +42,11 @@ export interface BuildServiceOptions {
   registryHost: () => string;
   /** Most builds queued or running at once, all repositories together. */
   maxQueued: number;
+  /**
+   * With accounts: one-off credentials of an account that may push to `repository` (its
+   * owner), or undefined when none may. Without accounts: absent (loopback pushes need none).
+   */
+  pushCredentials?: (repository: string) => BuildPushCredentials | undefined;
   log: (line: string) => void;
 }
 
@@ -128,6 +145,7 @@ export class BuildService {
     };
     const started = Date.now();
     let work: string | undefined;
+    let creds: BuildPushCredentials | undefined;
     try {
       if (this.controller.signal.aborted) throw new Error('the hub is stopping');
       store.updateBuild(build.id, { status: 'running', startedMs: started });
@@ -150,7 +168,12 @@ export class BuildService {
       const dockerfile = inside(src, build.rule.dockerfile);
       const tag = `${this.o.registryHost()}/${build.repository}:${build.tag}`;
       log(`building ${build.rule.dockerfile} (context ${build.rule.context}) as ${tag}`);
-      const { digest } = await (this.o.builder as HubBuilder).build({ contextDir, dockerfile, tag, signal: this.controller.signal, log });
+      if (this.o.pushCredentials) {
+        creds = this.o.pushCredentials(build.repository);
+        if (creds === undefined) throw new Error(`no account may push to ${build.repository}`);
+      }
+      const credentials = creds && { username: creds.username, password: creds.password };
+      const { digest } = await (this.o.builder as HubBuilder).build({ contextDir, dockerfile, tag, credentials, signal: this.controller.signal, log });
       log(`pushed ${tag}@${digest}`);
       store.updateBuild(build.id, { status: 'success', finishedMs: Date.now(), digest });
     } catch (err) {
@@ -158,6 +181,7 @@ export class BuildService {
       log(`${canceled ? 'build canceled' : 'build failed'}: ${(err as Error).message}`);
       store.updateBuild(build.id, { status: canceled ? 'canceled' : 'failed', finishedMs: Date.now() });
     } finally {
+      creds?.release();
       if (work) await rm(work, { recursive: true, force: true }).catch(() => undefined);
       await new Promise<void>((done) => file.end(done));
       this.live.delete(build.id);
