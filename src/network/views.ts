@@ -82,7 +82,7 @@ export function networkView(n: NetworkRecord, endpoints: EndpointRecord[]): Netw
     Driver: n.driver,
     EnableIPv4: true,
     EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: n.driver === 'bridge' ? n.spec.ipamOptions : null, Config: n.driver === 'bridge' ? config : null },
+    IPAM: { Driver: 'default', Options: n.driver === 'bridge' ? n.spec.ipamOptions : null, Config: config },
     Internal: n.spec.internal,
     Attachable: n.spec.attachable,
     Ingress: false,
