@@ -96,14 +96,25 @@ export async function buildLog(x: ApiContext, full: string, id: number): Promise
     const b = x.data.build(full, id);
     res.end(`event: end\ndata: ${b?.status ?? 'unknown'}\n\n`);
   };
-  const follow = x.builds.follow(id, (line) => (line === undefined ? end() : send(line)));
+  // NOTE: a comment line every 25 s keeps a quiet build's stream under the hub's idle timeout.
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 25_000);
+  keepAlive.unref();
+  const follow = x.builds.follow(id, (line) => {
+    if (line !== undefined) return send(line);
+    clearInterval(keepAlive);
+    end();
+  });
   if (!follow) {
+    clearInterval(keepAlive);
     for (const line of (await x.builds.logText(id)).split('\n')) if (line) send(line);
     end();
     return;
   }
   for (const line of follow.backlog) send(line);
-  x.req.socket.once('close', follow.unsubscribe);
+  res.once('close', () => {
+    clearInterval(keepAlive);
+    follow.unsubscribe();
+  });
 }
 
 /** POST /api/webhooks/{github,bitbucket}/:ns/:name. */
