@@ -233,6 +233,13 @@ describe('automated builds of the hub', { skip: needsRoot }, () => {
     const build = await finished('team/bb', r.body.queued[0]);
     assert.equal(build.status, 'success', build.log);
     assert.equal(build.trigger, 'bitbucket');
+    // A push of more matching refs than the queue holds (builds.queuesize 4) is refused whole.
+    const flood = bitbucketPush('tag', 'v1.0', commits.main as string) as Json;
+    flood.push.changes = ['v1.0', 'v1.1', 'v1.2', 'v1.3', 'v1.4'].map((name) => ({ ...flood.push.changes[0], new: { ...flood.push.changes[0].new, name } }));
+    const before = (await api('GET', '/api/repositories/team/bb/builds')).body.length;
+    const refused = await hook('bitbucket', 'team/bb', flood, { 'x-event-key': 'repo:push' });
+    assert.equal(refused.status, 429, JSON.stringify(refused.body));
+    assert.equal((await api('GET', '/api/repositories/team/bb/builds')).body.length, before);
     assert.equal(build.tag, 'release-1.2');
     assert.equal(await tagDigest('team/bb', 'release-1.2'), build.digest);
   });
@@ -271,8 +278,10 @@ describe('automated builds of the hub', { skip: needsRoot }, () => {
 
   it('builds on a hub with accounts, pushing as the owner of a private repository', async () => {
     const data = join(dir, 'accounts-data');
-    const created = await runCommand(GANTRY, ['hub', 'user', 'create', 'alice', '--password-stdin', '--data', data], { input: 'alice-pw-123\n' });
-    assert.equal(created.code, 0, created.stderr);
+    for (const [who, admin] of [['alice', false], ['root', true]] as const) {
+      const created = await runCommand(GANTRY, ['hub', 'user', 'create', who, ...(admin ? ['--admin'] : []), '--password-stdin', '--data', data], { input: `${who}-pw-123\n` });
+      assert.equal(created.code, 0, created.stderr);
+    }
     const ahub = await HubProcess.start({ data, config: { auth: {} } });
     try {
       const alice = { authorization: `Basic ${Buffer.from('alice:alice-pw-123').toString('base64')}`, 'content-type': 'application/json' };
@@ -280,14 +289,18 @@ describe('automated builds of the hub', { skip: needsRoot }, () => {
         const res = await ahub.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
         return { status: res.status, body: (await res.json()) as Json };
       };
+      const root = { ...alice, authorization: `Basic ${Buffer.from('root:root-pw-123').toString('base64')}` };
       assert.equal((await call('POST', '/api/repositories', { namespace: 'alice', name: 'app', is_private: true })).status, 201);
-      const settings = await call('PUT', '/api/repositories/alice/app/build-settings', {
+      const settings = {
         provider: 'github',
         clone_url: `file://${bare}`,
         secret: SECRET,
         rules: [{ source_type: 'branch', source: 'main', target_tag: 'latest', dockerfile: 'sub/Dockerfile', context: '/' }],
-      });
-      assert.equal(settings.status, 200, JSON.stringify(settings.body));
+      };
+      // A file:// URL reads the hub's disk: admins only.
+      assert.equal((await call('PUT', '/api/repositories/alice/app/build-settings', settings)).status, 403);
+      const saved = await call('PUT', '/api/repositories/alice/app/build-settings', settings, root);
+      assert.equal(saved.status, 200, JSON.stringify(saved.body));
       const r = await call('POST', '/api/repositories/alice/app/builds', { rule: 0 });
       assert.equal(r.status, 202, JSON.stringify(r.body));
       const build = await pollUntil(

@@ -8,7 +8,7 @@ import type { BuildRow } from '../storage/hub-data-store.js';
 import { readBody } from '../routes/exchange.js';
 import { type Provider, parseInbound, signatureHeader, verifySignature } from '../builds/inbound.js';
 import { checkRules, matchRules, targetTag } from '../builds/rules.js';
-import { ApiError, invalid, notFound } from './api-error.js';
+import { ApiError, denied, invalid, notFound } from './api-error.js';
 import { type ApiContext, json, optString, readJson, time } from './context.js';
 import { editableRepository, visibleRepository } from './repositories.js';
 
@@ -44,6 +44,11 @@ export async function buildSettingsRoute(x: ApiContext, full: string): Promise<v
     if (provider !== 'github' && provider !== 'bitbucket') throw invalid('provider must be "github" or "bitbucket"');
     const cloneUrl = optString(body, 'clone_url', 2048) ?? '';
     if (!CLONE_URL.test(cloneUrl) || cloneUrl.startsWith('-')) throw invalid('clone_url must be a git URL (https://, ssh://, git://, file:// or user@host:path)');
+    // NOTE: a file:// URL reads the hub host's disk: on a hub with accounts only admins may
+    // give one (without accounts only loopback clients can edit anyway).
+    if (/^file:/i.test(cloneUrl) && x.accounts && !(x.caller.account && x.accounts.user(x.caller.account)?.admin)) {
+      throw denied('only admins may build from file:// URLs');
+    }
     const secret = optString(body, 'secret', 1024) ?? current?.secret ?? '';
     if (secret === '') throw invalid('secret is required: inbound webhooks are verified with it');
     const rules = checkRules(body.rules);
