@@ -17,6 +17,18 @@ describe('hub configuration', () => {
     assert.equal(c.rateLimit.requestsPerSecond, 0);
     assert.equal(c.proxy, undefined);
     assert.equal(c.tls, undefined);
+    assert.equal(c.webhookRetryBaseMs, 1000);
+    assert.equal(c.buildsEnabled, true);
+    assert.equal(c.buildQueueSize, 20);
+  });
+
+  it('reads the web API keys, naming a bad one', () => {
+    const c = resolveHubConfig(parseHubConfig('webhooks: {retrybase: 250ms}\nbuilds: {enabled: false, queuesize: 3}\n'));
+    assert.equal(c.webhookRetryBaseMs, 250);
+    assert.equal(c.buildsEnabled, false);
+    assert.equal(c.buildQueueSize, 3);
+    assert.throws(() => parseHubConfig('builds: {queue: 3}'), /unknown key builds\.queue/);
+    assert.throws(() => resolveHubConfig({ webhooks: { retrybase: 'soon' } }), /webhooks\.retrybase/);
   });
 
   it('reads the example file of examples/hub/config.yml', () => {

@@ -67,6 +67,8 @@ export interface HubConfig {
   };
   /** Automated builds. */
   builds?: {
+    /** Whether automated builds run at all (default true, when the hub has a builder). */
+    enabled?: boolean;
     /** Most builds queued or running at once, all repositories together (default 20); beyond: 429. */
     queuesize?: number;
   };
@@ -91,6 +93,7 @@ export interface ResolvedHubConfig {
   auth: unknown;
   proxy: { remoteUrl: string; username?: string; password?: string } | undefined;
   webhookRetryBaseMs: number;
+  buildsEnabled: boolean;
   buildQueueSize: number;
 }
 
@@ -112,7 +115,7 @@ const SECTIONS: Record<string, readonly string[]> = {
   ratelimit: ['requestspersecond', 'burst'],
   proxy: ['remoteurl', 'username', 'password'],
   webhooks: ['retrybase'],
-  builds: ['queuesize'],
+  builds: ['enabled', 'queuesize'],
 };
 
 /** Reads and parses a configuration file (YAML; JSON is YAML too). */
@@ -188,6 +191,7 @@ export function resolveHubConfig(config: HubConfig = {}): ResolvedHubConfig {
     auth: config.auth,
     proxy: proxy ? { remoteUrl: proxy.remoteurl.replace(/\/+$/, ''), username: proxy.username, password: proxy.password } : undefined,
     webhookRetryBaseMs: duration('webhooks.retrybase', config.webhooks?.retrybase, 1000),
+    buildsEnabled: config.builds?.enabled !== false,
     buildQueueSize: Math.max(1, Math.floor(numberAt('builds.queuesize', config.builds?.queuesize, 20))),
   };
 }

@@ -129,7 +129,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const builds = new BuildService({
     store: data,
     dataDir: options.dataDir,
-    builder: options.builder,
+    builder: config.buildsEnabled ? options.builder : undefined,
     registryHost: () => registryHost,
     maxQueued: config.buildQueueSize,
     pushCredentials: buildCredentials && ((repository) => buildCredentials.issue(repository)),
