@@ -22,8 +22,9 @@ import { errors } from '../core/errors.js';
 import { type Db, writeTx } from '../metadata/database.js';
 import { AardvarkDns } from './aardvark.js';
 import { ensureBridge, hostRoutes, linkExists, removeBridge } from './bridge.js';
-import { type Cidr, contains, formatCidr, formatIPv4, lastAddress, overlaps, parseCidr, parseIPv4, pickSubnet, requireSubnet } from './cidr.js';
-import { CniError, type CniResult, type ConfList, cniAdd, cniDel, CNI_VERSION } from './cni.js';
+import { type Cidr, contains, formatCidr, formatIPv4, overlaps, parseCidr, parseIPv4, pickSubnet, requireSubnet } from './cidr.js';
+import { CniError, type CniResult, type ConfList, cniAdd, cniDel } from './cni.js';
+import { bridgeConfList } from './cni-conf.js';
 import type { EgressPolicy } from './egress.js';
 import { removeContainerRules, removeNetworkRules, setupContainerRules, setupNetworkRules } from './firewall.js';
 import { withHostLock } from './host-lock.js';
@@ -487,36 +488,8 @@ export class NetworkService {
     await this.dns.update({ key: net.id, listen: net.spec.gateway, entries });
   }
 
-  /** The CNI configuration list of a network: bridge with host-local, then portmap. */
   private confList(net: NetworkRecord, portmap: boolean): ConfList {
-    const subnet = parseCidr(net.spec.subnet) as Cidr;
-    const range: Record<string, string> = { subnet: net.spec.subnet, gateway: net.spec.gateway };
-    if (net.spec.ipRange) {
-      const r = parseCidr(net.spec.ipRange) as Cidr;
-      const first = Math.max(r.base, subnet.base + 1);
-      const last = Math.min(lastAddress(r), lastAddress(subnet) - 1);
-      range.rangeStart = formatIPv4(first);
-      range.rangeEnd = formatIPv4(last);
-    }
-    const bridge: Record<string, unknown> = {
-      type: 'bridge',
-      bridge: net.spec.bridge,
-      isGateway: true,
-      ipMasq: false,
-      hairpinMode: true,
-      capabilities: { ips: true },
-      ipam: {
-        type: 'host-local',
-        dataDir: join(this.deps.root, 'network', 'ipam'),
-        ranges: [[range]],
-        // An internal network has no way out: no default route in the container.
-        routes: net.spec.internal ? [] : [{ dst: '0.0.0.0/0' }],
-      },
-    };
-    if (net.spec.mtu) bridge.mtu = net.spec.mtu;
-    const plugins = [bridge as ConfList['plugins'][number]];
-    if (portmap) plugins.push({ type: 'portmap', snat: true, capabilities: { portMappings: true } });
-    return { cniVersion: CNI_VERSION, name: net.id, plugins };
+    return bridgeConfList(net, join(this.deps.root, 'network', 'ipam'), portmap);
   }
 
   /** The NetworkSettings of a container. */
