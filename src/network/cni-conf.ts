@@ -14,7 +14,9 @@ export function bridgeConfList(net: NetworkRecord, ipamDir: string, portmap: boo
   const range: Record<string, string> = { subnet: net.spec.subnet, gateway: net.spec.gateway };
   if (net.spec.ipRange) {
     const r = parseCidr(net.spec.ipRange) as Cidr;
-    const first = Math.max(r.base, subnet.base + 1);
+    // NOTE: the range's own first address is skipped too: 10.1.5.0 is a valid host in
+    // 10.1.0.0/16, but surprising as the first container's address.
+    const first = Math.max(r.base + 1, subnet.base + 1);
     const last = Math.min(lastAddress(r), lastAddress(subnet) - 1);
     range.rangeStart = formatIPv4(first);
     range.rangeEnd = formatIPv4(last);
