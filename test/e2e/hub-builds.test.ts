@@ -315,6 +315,7 @@ describe('automated builds of the hub', { skip: needsRoot }, () => {
       assert.equal(build.status, 'success', build.log);
       const tags = (await call('GET', '/api/repositories/alice/app/tags')).body as Json[];
       assert.equal(tags.find((t) => t.name === 'latest')?.digest, build.digest);
+      assert.ok((await call('GET', '/api/repositories/alice/app')).body.last_pushed);
       assert.equal((await call('GET', '/api/repositories/alice/app', undefined, {})).status, 404); // still private
     } finally {
       await ahub.destroy();
