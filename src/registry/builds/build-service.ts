@@ -92,7 +92,22 @@ export class BuildService {
     this.live.set(build.id, []);
     this.pending++;
     const previous = this.chains.get(req.repository) ?? Promise.resolve();
-    const next = previous.then(() => this.run(build)).finally(() => {
+    // NOTE: a build that could not even start (its log directory unwritable) is marked failed
+    // and never stops the builds queued after it.
+    const next = previous
+      .then(() => this.run(build))
+      .catch((err: unknown) => {
+        this.o.log(`build ${build.id} of ${req.repository}: ${(err as Error).message}`);
+        this.live.delete(build.id);
+        for (const fn of this.listeners.get(build.id) ?? []) fn(undefined);
+        this.listeners.delete(build.id);
+        try {
+          this.o.store.updateBuild(build.id, { status: 'failed', finishedMs: Date.now() });
+        } catch {
+          // the store closed with the hub
+        }
+      })
+      .finally(() => {
       this.pending--;
       if (this.chains.get(req.repository) === next) this.chains.delete(req.repository);
     });
