@@ -22,10 +22,12 @@ window.addEventListener('popstate', () => {
 
 /** The current location; re-renders the caller on navigation. */
 export function useLocation(): { path: string; query: URLSearchParams } {
-  const [, bump] = useState(0);
+  const [, setSeen] = useState(location.href);
   useEffect(() => {
-    const l = () => bump((n) => n + 1);
+    const l = () => setSeen(location.href);
     listeners.add(l);
+    // NOTE: a navigation between the first render and this effect would otherwise go unseen.
+    l();
     return () => void listeners.delete(l);
   }, []);
   return { path: location.pathname, query: new URLSearchParams(location.search) };

@@ -40,10 +40,12 @@ export async function signOut(): Promise<void> {
 
 /** The session (null while loading); re-renders the caller when it changes. */
 export function useSession(): Session | null {
-  const [, bump] = useState(0);
+  const [, setSeen] = useState(current);
   useEffect(() => {
-    const l = () => bump((n) => n + 1);
+    const l = () => setSeen(current);
     listeners.add(l);
+    // NOTE: effects run after the first paint; the session may have arrived in between, unseen.
+    l();
     return () => void listeners.delete(l);
   }, []);
   return current;
