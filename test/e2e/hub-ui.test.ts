@@ -13,6 +13,8 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -55,6 +57,28 @@ describe('the hub web UI in a browser', { skip, timeout: 120_000 }, () => {
     return { cookie: `hub_session=${cookie.value}`, csrf: s.csrfToken };
   };
 
+  /** Records dialogs and script errors of a page (and, with HUB_UI_TRACE=1, its API traffic). */
+  const instrument = (p: Page) => {
+    p.on('dialog', (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      // The UI's own confirmations (delete a tag) are accepted; anything else is recorded.
+      void (d.type() === 'confirm' ? d.accept() : d.dismiss());
+    });
+    p.on('pageerror', (e) => pageErrors.push(String(e)));
+    p.on('requestfailed', (r) => pageErrors.push(`request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+    if (process.env.HUB_UI_TRACE) {
+      const started = new Map<object, number>();
+      p.on('request', (r) => started.set(r, Date.now()));
+      p.on('requestfinished', (r) => console.log(`# ${Date.now() - (started.get(r) ?? 0)}ms ${r.method()} ${r.url()}`));
+      p.on('response', (r) => {
+        if (r.url().includes('/api/')) void r.text().then((t) => console.log(`# ${r.status()} ${r.request().method()} ${r.url()} ${t.slice(0, 300)}`), () => {});
+      });
+    }
+    p.on('console', (m) => {
+      if (m.type() === 'error' && !/status of 40[1349]/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
+    });
+  };
+
   before(async () => {
     dataDir = await mkdtemp('/var/tmp/gantry-hub-ui-');
     dockerConfig = await mkdtemp('/var/tmp/gantry-docker-config-ui-');
@@ -70,15 +94,7 @@ describe('the hub web UI in a browser', { skip, timeout: 120_000 }, () => {
     page = await context.newPage();
     // NOTE: generous waits: this machine's two cores are shared with benchmarks and other suites.
     context.setDefaultTimeout(15_000);
-    page.on('dialog', (d) => {
-      dialogs.push(`${d.type()}: ${d.message()}`);
-      // The UI's own confirmations (delete a tag) are accepted; anything else is recorded.
-      void (d.type() === 'confirm' ? d.accept() : d.dismiss());
-    });
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-    });
+    instrument(page);
   });
   after(async () => {
     await browser?.close();
@@ -228,15 +244,82 @@ describe('the hub web UI in a browser', { skip, timeout: 120_000 }, () => {
     assert.equal(withToken.status, 201, 'the same request with the token is accepted');
   });
 
+  it('adds a webhook, shows its delivery after a push, and deletes it', async () => {
+    const received: { pusher?: string; tag?: string; repo?: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const p = JSON.parse(body) as { push_data: { pusher: string; tag: string }; repository: { repo_name: string } };
+        received.push({ pusher: p.push_data.pusher, tag: p.push_data.tag, repo: p.repository.repo_name });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      await page.goto('/r/alice/webapp/webhooks');
+      await page.getByLabel('Name', { exact: true }).fill('ci');
+      await page.getByLabel('URL').fill(url);
+      await page.getByRole('button', { name: 'Add webhook' }).click();
+      await page.getByText(url).waitFor();
+
+      await gantry(['tag', 'busybox', `${hub.host}/alice/webapp:2.0`]);
+      await gantry(['push', `${hub.host}/alice/webapp:2.0`]);
+      for (let i = 0; i < 100 && !received.length; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(received[0], { pusher: 'alice', tag: '2.0', repo: 'alice/webapp' });
+
+      await page.getByRole('button', { name: 'Deliveries' }).click();
+      await page.getByRole('cell', { name: 'delivered' }).waitFor();
+      await shot('webhooks');
+      await page.getByRole('button', { name: 'Delete webhook ci' }).click();
+      await page.getByText(url).waitFor({ state: 'detached' });
+      assert.ok(dialogs.some((d) => d.startsWith('confirm: Delete webhook ci')));
+    } finally {
+      receiver.close();
+    }
+  });
+
+  it('saves automated build settings, triggers a build and shows its log', async () => {
+    await page.goto('/r/alice/webapp/builds');
+    // Nothing listens on 127.0.0.1:9: the clone fails at once (file:// URLs are for admins only).
+    await page.getByLabel('Clone URL').fill('http://127.0.0.1:9/alice/no-such-source.git');
+    await page.getByLabel(/Webhook secret/).fill('build-secret');
+    const rule = page.getByRole('group', { name: 'Rule 1' });
+    await rule.getByLabel('Source', { exact: true }).fill('main');
+    await rule.getByLabel('Docker tag').fill('edge');
+    await page.getByRole('button', { name: 'Save build settings' }).click();
+    await page.getByText('Saved.').waitFor();
+    await page.getByText('(set; leave empty to keep it)').waitFor();
+
+    await rule.getByRole('button', { name: 'Trigger' }).click();
+    const link = page.getByRole('link', { name: /^#\d+$/ }).first();
+    await link.waitFor();
+    await shot('builds');
+    await link.click();
+    await page.waitForURL(/\/r\/alice\/webapp\/builds\/\d+$/);
+    // A source that does not exist: the build fails, with git's complaint in its log.
+    await page.locator('.status.failed').waitFor({ timeout: 30_000 });
+    assert.match(await page.getByLabel('Build log').innerText(), /fatal: [\s\S]*build failed/);
+    await shot('build-log');
+  });
+
   it('fits a 375 px wide screen', async () => {
     const narrow = await context.newPage();
+    instrument(narrow);
     await narrow.setViewportSize({ width: 375, height: 812 });
     for (const [path, name] of [
       ['/r/alice/webapp/tags', 'narrow-tags'],
       ['/r/alice/webapp', 'narrow-repository'],
     ] as const) {
       await narrow.goto(path);
-      await narrow.getByRole('heading', { level: 1, name: /webapp/ }).waitFor();
+      await narrow
+        .getByRole('heading', { level: 1, name: /webapp/ })
+        .waitFor()
+        .catch(async (e: unknown) => {
+          await shot(`${name}-failure`, narrow);
+          throw e;
+        });
       await narrow.waitForLoadState('networkidle');
       await shot(name, narrow);
       const overflow = (await narrow.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
@@ -250,7 +333,10 @@ describe('the hub web UI in a browser', { skip, timeout: 120_000 }, () => {
 
   it('signs out', async () => {
     await page.goto('/repositories');
-    await page.getByRole('button', { name: /Sign out/ }).click();
+    await page.getByRole('button', { name: /Sign out/ }).click().catch(async (e: unknown) => {
+      await shot('signout-failure');
+      throw new Error(`${String(e)}; session: ${JSON.stringify(await page.evaluate("fetch('/api/session').then((r) => r.status + ' ' + r.statusText)"))}`);
+    });
     await page.getByRole('link', { name: 'Sign in' }).waitFor();
     const s = (await page.evaluate(() => fetch('/api/session').then((r) => r.json()))) as { username: string | null };
     assert.equal(s.username, null);
