@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One short-lived container: create, start, run `true`, wait, remove. One hyperfine call (-N,
 # no shell in between) times, interleaved:
-#   gantry run --rm pb-busybox true              gantry's default network: a namespace of its
-#   gantry run --rm --network none ...           own with lo only (no bridge yet), so both rows
-#                                                do the same work
+#   gantry run --rm pb-busybox true              gantry's default bridge network (CNI bridge +
+#                                                host-local: a veth, an address, NAT)
+#   gantry run --rm --network none ...           a namespace of its own with lo only
 #   gantry --version                             the CLI floor: Node start + loading the bundle
 #   docker run --rm pb-busybox true              default bridge network
 #   docker run --rm --network none ...
