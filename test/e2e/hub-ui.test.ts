@@ -280,28 +280,45 @@ describe('the hub web UI in a browser', { skip, timeout: 120_000 }, () => {
     }
   });
 
-  it('saves automated build settings, triggers a build and shows its log', async () => {
-    await page.goto('/r/alice/webapp/builds');
-    // Nothing listens on 127.0.0.1:9: the clone fails at once (file:// URLs are for admins only).
-    await page.getByLabel('Clone URL').fill('http://127.0.0.1:9/alice/no-such-source.git');
-    await page.getByLabel(/Webhook secret/).fill('build-secret');
-    const rule = page.getByRole('group', { name: 'Rule 1' });
-    await rule.getByLabel('Source', { exact: true }).fill('main');
-    await rule.getByLabel('Docker tag').fill('edge');
-    await page.getByRole('button', { name: 'Save build settings' }).click();
-    await page.getByText('Saved.').waitFor();
-    await page.getByText('(set; leave empty to keep it)').waitFor();
+  it('saves automated build settings, triggers a build and streams its log live', async () => {
+    // A git server that holds the clone for 3 s and then has no such repository: the build is
+    // running (and its log streaming) long enough to watch, and then fails.
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const git = createServer((_req, res) => {
+      void Promise.race([held, new Promise((r) => setTimeout(r, 3000))]).then(() => res.writeHead(404).end('no such repository'));
+    });
+    await new Promise<void>((r) => git.listen(0, '127.0.0.1', r));
+    try {
+      await page.goto('/r/alice/webapp/builds');
+      await page.getByLabel('Clone URL').fill(`http://127.0.0.1:${(git.address() as AddressInfo).port}/alice/source.git`);
+      await page.getByLabel(/Webhook secret/).fill('build-secret');
+      const rule = page.getByRole('group', { name: 'Rule 1' });
+      await rule.getByLabel('Source', { exact: true }).fill('main');
+      await rule.getByLabel('Docker tag').fill('edge');
+      await page.getByRole('button', { name: 'Save build settings' }).click();
+      await page.getByText('Saved.').waitFor();
+      await page.getByText('(set; leave empty to keep it)').waitFor();
 
-    await rule.getByRole('button', { name: 'Trigger' }).click();
-    const link = page.getByRole('link', { name: /^#\d+$/ }).first();
-    await link.waitFor();
-    await shot('builds');
-    await link.click();
-    await page.waitForURL(/\/r\/alice\/webapp\/builds\/\d+$/);
-    // A source that does not exist: the build fails, with git's complaint in its log.
-    await page.locator('.status.failed').waitFor({ timeout: 30_000 });
-    assert.match(await page.getByLabel('Build log').innerText(), /fatal: [\s\S]*build failed/);
-    await shot('build-log');
+      await rule.getByRole('button', { name: 'Trigger' }).click();
+      const link = page.getByRole('link', { name: /^#\d+$/ }).first();
+      await link.waitFor();
+      await shot('builds');
+      await link.click();
+      await page.waitForURL(/\/r\/alice\/webapp\/builds\/\d+$/);
+      // While git waits: the page follows the log over EventSource.
+      await page.getByText('Streaming the log…').waitFor();
+      await page.getByLabel('Build log').getByText(/cloning http:\/\/127\.0\.0\.1:\d+\/alice\/source\.git/).waitFor();
+      await shot('build-log-live');
+      release();
+      // Then the stream's end event: the build is failed, with git's complaint in its log.
+      await page.locator('.status.failed').waitFor({ timeout: 30_000 });
+      assert.match(await page.getByLabel('Build log').innerText(), /fatal: [\s\S]*build failed/);
+      await shot('build-log');
+    } finally {
+      release();
+      git.close();
+    }
   });
 
   it('fits a 375 px wide screen', async () => {
