@@ -4,8 +4,8 @@
 #      same without CNI), gantry and docker, interleaved in one hyperfine call;
 #   2. throughput of a published port: HTTP requests/s (wrk, 2 threads, 32 connections, 10 s)
 #      to a busybox httpd serving a small file, through 127.0.0.1 (docker: its userland proxy;
-#      gantry: portmap's DNAT with route_localnet) and through the host's own address (both:
-#      iptables DNAT);
+#      gantry: portmap's DNAT with route_localnet) and through each tool's own bridge gateway
+#      (both: iptables DNAT; the bench sends nothing to the host's other addresses);
 #   3. time to create and remove 20 networks.
 # All traffic stays on this machine. Needs: docker.io (dockerd running), hyperfine, wrk.
 # Env: RUNS (default 20), WARMUP (default 3). Results: bench/results/network.{json,md}.
@@ -35,8 +35,10 @@ hyperfine -N --runs "$RUNS" --warmup "$WARMUP" --export-json "$RESULTS/network-r
   -n "docker run --rm (bridge)" "docker run --rm $IMG true" \
   -n "docker run --rm --network none" "docker run --rm --network none $IMG true" >&2
 
-# 2. A published port. The host's first global IPv4 address (traffic to it stays local).
-HOST_IP=$(ip -4 -o addr show scope global | awk '{split($4, a, "/"); print a[1]; exit}')
+# 2. A published port: through 127.0.0.1, and through the gateway of each tool's default bridge
+# (an address on a bridge the tool under test made) for the iptables DNAT path.
+G_GW=$($G network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+D_GW=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
 WEB='mkdir -p /www && head -c 1024 /dev/zero | tr "\0" x > /www/index.html && exec httpd -f -p 80 -h /www'
 GPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("",0)); print(s.getsockname()[1])')
 DPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("",0)); print(s.getsockname()[1])')
@@ -47,8 +49,8 @@ rps() { wrk -t2 -c32 -d10s "$1" | awk '/Requests\/sec/ {print $2}'; }
 declare -A RPS
 RPS[gantry-lo]=$(rps "http://127.0.0.1:$GPORT/")
 RPS[docker-lo]=$(rps "http://127.0.0.1:$DPORT/")
-RPS[gantry-host]=$(rps "http://$HOST_IP:$GPORT/")
-RPS[docker-host]=$(rps "http://$HOST_IP:$DPORT/")
+RPS[gantry-host]=$(rps "http://$G_GW:$GPORT/")
+RPS[docker-host]=$(rps "http://$D_GW:$DPORT/")
 $G rm -f pb-net-web >/dev/null
 docker rm -f pb-net-web >/dev/null
 
@@ -77,7 +79,7 @@ PY
   echo "| path | gantry | docker |"
   echo "|---|---:|---:|"
   echo "| 127.0.0.1:PORT | ${RPS[gantry-lo]} | ${RPS[docker-lo]} |"
-  echo "| $HOST_IP:PORT | ${RPS[gantry-host]} | ${RPS[docker-host]} |"
+  echo "| bridge gateway:PORT (gantry $G_GW, docker $D_GW) | ${RPS[gantry-host]} | ${RPS[docker-host]} |"
   echo
   echo "## 20 networks (ms for all 20)"
   echo
