@@ -46,7 +46,7 @@ export function MyReposPage() {
                   ))}
                 </select>
               ) : (
-                <input id="ns" name="namespace" required pattern="[a-z0-9]+(?:[._-][a-z0-9]+)*" />
+                <input id="ns" name="namespace" required pattern="[a-z0-9]+(?:[._\-][a-z0-9]+)*" />
               )}
             </div>
             <div class="stack grow">

@@ -32,7 +32,7 @@ export function OrgsPage() {
       <form class="stack panel" onSubmit={submit}>
         <h2>Create an organisation</h2>
         <label for="org-name">Name</label>
-        <input id="org-name" name="name" required pattern="[a-z0-9]+(?:[._-][a-z0-9]+)*" />
+        <input id="org-name" name="name" required pattern="[a-z0-9]+(?:[._\-][a-z0-9]+)*" />
         <ErrorNote error={create.error} />
         <button type="submit" class="primary" disabled={create.busy}>
           Create
