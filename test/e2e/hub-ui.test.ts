@@ -85,6 +85,8 @@ describe('the hub web UI in a browser', { skip, timeout: 120_000 }, () => {
     await mkdir(SHOTS, { recursive: true });
     const user = await runCommand(GANTRY, ['hub', 'user', 'create', 'alice', '--password-stdin', '--data', dataDir], { input: `${PASSWORD}\n` });
     assert.equal(user.code, 0, user.stderr);
+    const bob = await runCommand(GANTRY, ['hub', 'user', 'create', 'bob', '--password-stdin', '--data', dataDir], { input: 'bob-s3cret-pw\n' });
+    assert.equal(bob.code, 0, bob.stderr);
     [hub, sb, browser] = await Promise.all([
       HubProcess.start({ data: dataDir, config: { auth: { token: { service: 'gantry-hub-ui-e2e', issuer: 'gantry-hub-ui-e2e', expiration: '5m' } } } }),
       busyboxSandbox('gantry-e2e-hub-ui-'),
@@ -319,6 +321,44 @@ describe('the hub web UI in a browser', { skip, timeout: 120_000 }, () => {
       release();
       git.close();
     }
+  });
+
+  it('creates an organisation, adds and removes a member, and makes an organisation repository private then deletes it', async () => {
+    await page.getByRole('link', { name: 'Organisations' }).click();
+    await page.waitForURL('**/orgs');
+    await page.getByLabel('Name').fill('acme');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL('**/orgs/acme');
+    await page.getByRole('row', { name: /^alice owner/ }).waitFor();
+    await page.getByLabel('Username').fill('bob');
+    await page.getByLabel('Pull only').check();
+    await page.getByRole('button', { name: 'Add' }).click();
+    await page.getByRole('row', { name: /^bob member pull only/ }).waitFor();
+    await shot('org-members');
+    await page.getByRole('button', { name: 'Remove bob' }).click();
+    await page.getByRole('row', { name: /^bob / }).waitFor({ state: 'detached' });
+
+    await page.getByRole('link', { name: 'My repositories' }).click();
+    await page.getByText('Create a repository').click();
+    await page.getByLabel('Namespace').selectOption('acme');
+    await page.getByLabel('Name', { exact: true }).fill('tools');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL('**/r/acme/tools');
+    await page.getByRole('navigation', { name: 'Repository' }).getByRole('link', { name: 'Settings' }).click();
+    await page.getByLabel('Private').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved.').waitFor();
+    const anonymous = await hub.fetch('/api/repositories/acme/tools');
+    assert.equal(anonymous.status, 404, 'a private repository is hidden from anonymous callers');
+    await page.goto('/repositories');
+    await page.getByRole('listitem').filter({ hasText: 'acme/tools' }).getByText('private').waitFor();
+    await shot('my-repositories');
+    await page.goto('/r/acme/tools/settings');
+    await page.getByRole('button', { name: 'Delete acme/tools' }).click();
+    await page.waitForURL('**/repositories');
+    assert.ok(dialogs.some((d) => d.startsWith('confirm: Delete acme/tools')));
+    const s = await session();
+    assert.equal((await hub.fetch('/api/repositories/acme/tools', { headers: { cookie: s.cookie } })).status, 404);
   });
 
   it('fits a 375 px wide screen', async () => {
