@@ -241,7 +241,7 @@ describe('container lifecycle commands', { skip: needsRoot }, () => {
       const stats = await sb.ok(['stats', '--no-stream']);
       const [sh, row, more] = stats.stdout.split('\n');
       // The NET I/O column is as wide as its values (a container on the default bridge has traffic).
-      assert.match(sh as string, /^CONTAINER ID   NAME      CPU %     MEM USAGE \/ LIMIT   MEM %     NET I\/O +BLOCK I\/O   PIDS$/);
+      assert.match(sh as string, /^CONTAINER ID {3}NAME {6}CPU % {5}MEM USAGE \/ LIMIT {3}MEM % {5}NET I\/O +BLOCK I\/O {3}PIDS$/);
       assert.match(row as string, new RegExp(`^${up.slice(0, 12)} +ps-up +\\d+\\.\\d\\d% +\\d+(\\.\\d+)?(B|KiB|MiB) / \\d+(\\.\\d+)?(MiB|GiB|TiB) +\\d+\\.\\d\\d% +\\S+ / \\S+ +\\S+ / \\S+ +1$`));
       assert.equal(more, '');
     });
