@@ -22,8 +22,13 @@ import { sendfileSome } from '../../native/native.js';
 
 /** Bodies below this size are cheaper to copy than to hand to a thread. */
 const MIN_SENDFILE_BYTES = 256 << 10;
-/** The longest wait between two tries on a full socket buffer. */
-const STALL_MAX_MS = 50;
+/**
+ * The longest wait between two tries on a full socket buffer: short, because a client that
+ * reads slowly (one that decompresses as it downloads) still empties a loopback buffer of a
+ * few MB in tens of milliseconds, and a longer sleep would leave it idle; a try costs a
+ * microsecond.
+ */
+const STALL_MAX_MS = 4;
 /** How long a client may keep the buffer full before the connection is closed. */
 const STALL_LIMIT_MS = 120_000;
 
