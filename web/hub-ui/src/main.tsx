@@ -69,7 +69,10 @@ function NotFound() {
 function Routes() {
   const { path } = useLocation();
   useEffect(() => {
-    document.getElementById('main')?.focus({ preventScroll: true });
+    // After a navigation, keyboard and screen-reader users start at the new page's content,
+    // unless the page already put focus somewhere in it (the search box).
+    const main = document.getElementById('main');
+    if (main && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
   }, [path]);
   let m: Record<string, string> | null;
   if (path === '/' || path === '/search') return <HomePage />;

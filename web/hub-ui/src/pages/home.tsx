@@ -15,6 +15,8 @@ export function HomePage() {
   const [error, setError] = useState<unknown>(null);
   const [pending, setPending] = useState(false);
   const seq = useRef(0);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => input.current?.focus(), []);
 
   useEffect(() => {
     const mine = ++seq.current;
@@ -44,7 +46,7 @@ export function HomePage() {
       <h1>Find container images</h1>
       <form role="search" onSubmit={(e) => e.preventDefault()}>
         <label for="q">Search repositories</label>
-        <input id="q" type="search" value={q} autoFocus autoComplete="off" placeholder="e.g. alpine, alice/app" onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)} />
+        <input id="q" ref={input} type="search" value={q} autoComplete="off" placeholder="e.g. alpine, alice/app" onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)} />
       </form>
       <ErrorNote error={error} />
       <p class="muted" role="status" aria-live="polite">
