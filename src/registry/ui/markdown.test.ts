@@ -52,4 +52,33 @@ describe('renderMarkdown', () => {
     assert.ok(!isSafeUrl('https://x.example/ y'));
     assert.ok(!isSafeUrl('ftp://x.example'));
   });
+
+  it('stays fast and shallow on hostile input', () => {
+    const hostile = ['['.repeat(50_000), '**a '.repeat(20_000), '~~a '.repeat(20_000), '`'.repeat(30_000) + 'x', '>'.repeat(50_000) + ' deep', '*_~`[]('.repeat(10_000)];
+    for (const input of hostile) {
+      const started = performance.now();
+      const html = renderMarkdown(input);
+      assert.ok(performance.now() - started < 1000, `${input.slice(0, 12)}… took ${Math.round(performance.now() - started)} ms`);
+      assert.ok(tags(html).every((t) => t && ALLOWED.has(t)));
+    }
+    assert.equal((renderMarkdown('> '.repeat(20) + 'x').match(/<blockquote>/g) ?? []).length, 8);
+  });
+
+  it('makes only its own tags and attributes out of random Markdown-ish input', () => {
+    const alphabet = ['<', '>', '"', "'", '&', '*', '_', '~', '`', '[', ']', '(', ')', '#', '-', '1.', '\n', '\n\n', ' ', '    ', 'a', 'https://x.example/', 'javascript:', 'on', '=', '<script>', '<img src=x onerror=1>'];
+    let seed = 42;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let n = 0; n < 500; n++) {
+      let doc = '';
+      for (let k = next() % 80; k > 0; k--) doc += alphabet[next() % alphabet.length];
+      const html = renderMarkdown(doc);
+      assert.ok(tags(html).every((t) => t && ALLOWED.has(t)), doc);
+      // The only attributes: href on links (http(s)), rel, and class on code blocks.
+      for (const [, attr, value] of html.matchAll(/<[a-z0-9]+\s+[^>]*?([a-z-]+)="([^"]*)"/g)) {
+        assert.ok(['href', 'rel', 'class'].includes(attr ?? ''), `${attr} in ${html}`);
+        if (attr === 'href') assert.match(value ?? '', /^https?:\/\//);
+      }
+      assert.doesNotMatch(html, /<[a-z]+[^>]*\son[a-z]+=/i, doc);
+    }
+  });
 });

@@ -26,7 +26,7 @@ export function isSafeUrl(url: string): boolean {
 
 /** Inline Markdown of one block's text: code spans first (their content is literal), then the rest. */
 export function renderInline(text: string): string {
-  const parts = text.split(/(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/);
+  const parts = text.split(/(`+)([^`]|[^`][\s\S]{0,4000}?[^`])\1(?!`)/);
   let out = '';
   // split with two groups yields: text, fence, code, text, fence, code, ...
   for (let i = 0; i < parts.length; i += 3) {
@@ -40,7 +40,7 @@ function inlineText(raw: string): string {
   // Links are found on the raw text (so the URL is checked as written), everything else escaped.
   let out = '';
   let last = 0;
-  const link = /\[([^\]\n]+)\]\(\s*([^()\s]+)(?:\s+"[^"]*")?\s*\)|<(https?:\/\/[^\s<>]+)>/g;
+  const link = /\[([^\]\n]{1,500})\]\(\s*([^()\s]{1,2000})(?:\s+"[^"\n]{0,500}")?\s*\)|<(https?:\/\/[^\s<>]{1,2000})>/g;
   for (let m = link.exec(raw); m; m = link.exec(raw)) {
     out += emphasis(escapeHtml(raw.slice(last, m.index)));
     const [label, url] = m[3] ? [m[3], m[3]] : [m[1] ?? '', m[2] ?? ''];
@@ -55,15 +55,19 @@ function inlineText(raw: string): string {
 /** Emphasis on already-escaped text: the patterns cannot create a tag of their own. */
 function emphasis(html: string): string {
   return html
-    .replace(/\*\*(?=\S)([\s\S]*?\S)\*\*/g, '<strong>$1</strong>')
-    .replace(/__(?=\S)([\s\S]*?\S)__/g, '<strong>$1</strong>')
-    .replace(/(^|[^*\w])\*(?=\S)([^*]*?\S)\*(?![*\w])/g, '$1<em>$2</em>')
-    .replace(/(^|[^_\w])_(?=\S)([^_]*?\S)_(?![_\w])/g, '$1<em>$2</em>')
-    .replace(/~~(?=\S)([\s\S]*?\S)~~/g, '<del>$1</del>');
+    .replace(/\*\*(?=\S)([\s\S]{0,1000}?\S)\*\*/g, '<strong>$1</strong>')
+    .replace(/__(?=\S)([\s\S]{0,1000}?\S)__/g, '<strong>$1</strong>')
+    .replace(/(^|[^*\w])\*(?=\S)([^*]{0,1000}?\S)\*(?![*\w])/g, '$1<em>$2</em>')
+    .replace(/(^|[^_\w])_(?=\S)([^_]{0,1000}?\S)_(?![_\w])/g, '$1<em>$2</em>')
+    .replace(/~~(?=\S)([\s\S]{0,1000}?\S)~~/g, '<del>$1</del>');
 }
 
-/** Renders Markdown to HTML that contains only this module's tags (see the module comment). */
-export function renderMarkdown(source: string): string {
+/**
+ * Renders Markdown to HTML that contains only this module's tags (see the module comment).
+ * NOTE: every pattern has bounded spans and quotes nest at most 8 deep, so a hostile
+ * description cannot make a visitor's tab spin (quadratic backtracking) or overflow the stack.
+ */
+export function renderMarkdown(source: string, depth = 0): string {
   const lines = source.replace(/\r\n?/g, '\n').split('\n');
   const out: string[] = [];
   let i = 0;
@@ -106,10 +110,10 @@ export function renderMarkdown(source: string): string {
       out.push(`<pre><code>${escapeHtml(code.join('\n'))}</code></pre>`);
       continue;
     }
-    if (/^\s{0,3}>/.test(line)) {
+    if (depth < 8 && /^\s{0,3}>/.test(line)) {
       const quoted: string[] = [];
       while (i < lines.length && /^\s{0,3}>/.test(lines[i] ?? '')) quoted.push((lines[i++] ?? '').replace(/^\s{0,3}>\s?/, ''));
-      out.push(`<blockquote>${renderMarkdown(quoted.join('\n'))}</blockquote>`);
+      out.push(`<blockquote>${renderMarkdown(quoted.join('\n'), depth + 1)}</blockquote>`);
       continue;
     }
     const item = listItem.exec(line);
@@ -135,7 +139,8 @@ export function renderMarkdown(source: string): string {
     while (
       i < lines.length &&
       !isBlank(lines[i] ?? '') &&
-      !/^\s{0,3}(#{1,6}\s|```|~~~|>)/.test(lines[i] ?? '') &&
+      // The first line always belongs here (nothing above took it), so the loop always advances.
+      (para.length === 0 || !/^\s{0,3}(#{1,6}\s|```|~~~|>)/.test(lines[i] ?? '')) &&
       !(para.length > 0 && listItem.test(lines[i] ?? ''))
     ) {
       para.push((lines[i++] ?? '').trim());
