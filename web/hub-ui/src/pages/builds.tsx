@@ -116,7 +116,7 @@ function BuildSettingsForm({ ns, name, onTriggered }: { ns: string; name: string
       <label for="secret">Webhook secret {s?.has_secret && <span class="muted">(set; leave empty to keep it)</span>}</label>
       <input id="secret" name="secret" type="password" autoComplete="new-password" />
       <p class="muted small">
-        Webhook URL for the provider: <code>{hook}</code>
+        Webhook URL for the provider: <code class="wrap">{hook}</code>
       </p>
       <fieldset>
         <legend>Build rules</legend>
