@@ -368,13 +368,17 @@ describe('the hub web UI in a browser', { skip, timeout: 120_000 }, () => {
     const narrow = await context.newPage();
     instrument(narrow);
     await narrow.setViewportSize({ width: 375, height: 812 });
-    for (const [path, name] of [
-      ['/r/alice/webapp/tags', 'narrow-tags'],
-      ['/r/alice/webapp', 'narrow-repository'],
+    for (const [path, name, heading] of [
+      ['/r/alice/webapp/tags', 'narrow-tags', /webapp/],
+      ['/r/alice/webapp', 'narrow-repository', /webapp/],
+      ['/r/alice/webapp/tags/latest', 'narrow-layers', /webapp/],
+      ['/r/alice/webapp/builds', 'narrow-builds', /webapp/],
+      ['/search?q=webapp', 'narrow-search', /Find container images/],
+      ['/repositories', 'narrow-my-repositories', /My repositories/],
     ] as const) {
       await narrow.goto(path);
       await narrow
-        .getByRole('heading', { level: 1, name: /webapp/ })
+        .getByRole('heading', { level: 1, name: heading })
         .waitFor()
         .catch(async (e: unknown) => {
           await shot(`${name}-failure`, narrow);
