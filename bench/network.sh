@@ -38,7 +38,8 @@ hyperfine -N --runs "$RUNS" --warmup "$WARMUP" --export-json "$RESULTS/network-r
 # 2. A published port: through 127.0.0.1, and through the gateway of each tool's default bridge
 # (an address on a bridge the tool under test made) for the iptables DNAT path.
 G_GW=$($G network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
-D_GW=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+# (docker 20.10 leaves Gateway out of its default bridge's IPAM config: docker0's address.)
+D_GW=$(ip -4 -o addr show docker0 | awk '{split($4, a, "/"); print a[1]; exit}')
 WEB='mkdir -p /www && head -c 1024 /dev/zero | tr "\0" x > /www/index.html && exec httpd -f -p 80 -h /www'
 GPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("",0)); print(s.getsockname()[1])')
 DPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("",0)); print(s.getsockname()[1])')
