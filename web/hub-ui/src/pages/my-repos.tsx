@@ -46,7 +46,7 @@ export function MyReposPage() {
                   ))}
                 </select>
               ) : (
-                <input id="ns" name="namespace" required pattern="[a-z0-9]+(?:[._\-][a-z0-9]+)*" />
+                <input id="ns" name="namespace" required pattern="_|[a-z0-9]+(?:[._\-][a-z0-9]+)*" title="_ for the top level (library images), or a namespace" />
               )}
             </div>
             <div class="stack grow">
@@ -56,15 +56,17 @@ export function MyReposPage() {
           </div>
           <label for="repo-desc">Short description</label>
           <input id="repo-desc" name="description" maxLength={100} />
-          <fieldset>
-            <legend>Visibility</legend>
-            <label>
-              <input type="radio" name="visibility" value="public" defaultChecked /> Public
-            </label>
-            <label>
-              <input type="radio" name="visibility" value="private" /> Private
-            </label>
-          </fieldset>
+          {session?.accounts && (
+            <fieldset>
+              <legend>Visibility</legend>
+              <label>
+                <input type="radio" name="visibility" value="public" defaultChecked /> Public
+              </label>
+              <label>
+                <input type="radio" name="visibility" value="private" /> Private
+              </label>
+            </fieldset>
+          )}
           <ErrorNote error={create.error} />
           <button type="submit" class="primary" disabled={create.busy}>
             Create

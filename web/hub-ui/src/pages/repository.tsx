@@ -8,6 +8,7 @@ import { api, repoPath, type Repository, type Tag } from '../api';
 import { CopyLine, ErrorNote, Loading, Markdown, useAction, useData } from '../components';
 import { formatSize, shortDigest, timeAgo } from '../format';
 import { Link, navigate } from '../router';
+import { useSession } from '../session';
 
 type Tab = 'overview' | 'tags' | 'builds' | 'webhooks' | 'settings';
 
@@ -18,11 +19,15 @@ export const registryHost = () => location.host;
 export function RepoHeader({ repo, tab, onChange }: { repo: Repository; tab: Tab; onChange?: (r: Repository) => void }) {
   const base = `/r/${encodeURIComponent(repo.namespace)}/${encodeURIComponent(repo.name)}`;
   const star = useAction();
-  const toggleStar = () =>
-    star.run(async () => {
+  const session = useSession();
+  const toggleStar = () => {
+    // With accounts, stars are per user: an anonymous visitor signs in first.
+    if (session?.accounts && !session.username) return navigate(`/signin?next=${encodeURIComponent(location.pathname)}`);
+    void star.run(async () => {
       const r = await api<{ star_count: number; starred: boolean }>(repo.starred ? 'DELETE' : 'PUT', repoPath(repo.namespace, repo.name, '/star'));
       onChange?.({ ...repo, ...r });
     });
+  };
   // The hub may know its public name better than the browser's address bar (a proxy in front).
   const ref = repo.pull_command?.trim().split(/\s+/).pop() || `${registryHost()}/${repo.namespace}/${repo.name}`;
   const tabs: [Tab, string, string][] = [
@@ -141,6 +146,7 @@ function TagsTable({ repo }: { repo: Repository }) {
 }
 
 function Settings({ repo, onChange }: { repo: Repository; onChange: (r: Repository) => void }) {
+  const session = useSession();
   const save = useAction();
   const del = useAction();
   const [saved, setSaved] = useState(false);
@@ -153,7 +159,8 @@ function Settings({ repo, onChange }: { repo: Repository; onChange: (r: Reposito
         const r = await api<Repository>('PATCH', repoPath(repo.namespace, repo.name), {
           description: String(f.get('description') ?? ''),
           full_description: String(f.get('full_description') ?? ''),
-          is_private: f.get('visibility') === 'private',
+          // Visibility exists only with accounts (the account store owns it).
+          ...(session?.accounts ? { is_private: f.get('visibility') === 'private' } : {}),
         });
         onChange({ ...repo, ...r });
       })
@@ -166,20 +173,22 @@ function Settings({ repo, onChange }: { repo: Repository; onChange: (r: Reposito
   return (
     <>
       <form class="stack" onSubmit={submit} aria-labelledby="settings-h">
-        <h2 id="settings-h">Description and visibility</h2>
+        <h2 id="settings-h">{session?.accounts ? 'Description and visibility' : 'Description'}</h2>
         <label for="description">Short description</label>
         <input id="description" name="description" maxLength={100} defaultValue={repo.description} />
         <label for="full_description">Overview (Markdown)</label>
         <textarea id="full_description" name="full_description" rows={10} defaultValue={repo.full_description} />
-        <fieldset>
-          <legend>Visibility</legend>
-          <label>
-            <input type="radio" name="visibility" value="public" defaultChecked={!repo.is_private} /> Public
-          </label>
-          <label>
-            <input type="radio" name="visibility" value="private" defaultChecked={repo.is_private} /> Private
-          </label>
-        </fieldset>
+        {session?.accounts && (
+          <fieldset>
+            <legend>Visibility</legend>
+            <label>
+              <input type="radio" name="visibility" value="public" defaultChecked={!repo.is_private} /> Public
+            </label>
+            <label>
+              <input type="radio" name="visibility" value="private" defaultChecked={repo.is_private} /> Private
+            </label>
+          </fieldset>
+        )}
         <ErrorNote error={save.error} />
         <div class="row">
           <button type="submit" class="primary" disabled={save.busy}>
