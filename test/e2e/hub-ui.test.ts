@@ -395,6 +395,35 @@ describe('the hub web UI in a browser', { skip, timeout: 120_000 }, () => {
     await narrow.close();
   });
 
+  it('works on a hub without accounts: no sign-in, loopback may create, star and edit', async () => {
+    const open = await HubProcess.start();
+    const ctx = await browser.newContext({ baseURL: open.url });
+    try {
+      const p = await ctx.newPage();
+      instrument(p);
+      await p.goto('/');
+      await p.getByRole('link', { name: 'My repositories' }).click();
+      assert.equal(await p.getByRole('link', { name: 'Sign in' }).count(), 0);
+      await p.getByLabel('Namespace').fill('library');
+      await p.getByLabel('Name', { exact: true }).fill('demo');
+      assert.equal(await p.getByRole('group', { name: 'Visibility' }).count(), 0, 'no private repositories without accounts');
+      await p.getByRole('button', { name: 'Create' }).click();
+      await p.waitForURL('**/r/library/demo');
+      await p.getByRole('button', { name: /Star\s*0/ }).click();
+      await p.getByRole('button', { name: /Starred\s*1/ }).waitFor();
+      await p.getByRole('navigation', { name: 'Repository' }).getByRole('link', { name: 'Settings' }).click();
+      await p.getByLabel('Overview (Markdown)').fill('## Demo\n\nRun `gantry run library/demo`.');
+      await p.getByRole('button', { name: 'Save' }).click();
+      await p.getByText('Saved.').waitFor();
+      await p.getByRole('navigation', { name: 'Repository' }).getByRole('link', { name: 'Overview' }).click();
+      await p.getByRole('heading', { level: 2, name: 'Demo' }).waitFor();
+      await shot('no-accounts-repository', p);
+    } finally {
+      await ctx.close();
+      await open.destroy();
+    }
+  });
+
   it('signs out', async () => {
     await page.goto('/repositories');
     await page.getByRole('button', { name: /Sign out/ }).click().catch(async (e: unknown) => {
