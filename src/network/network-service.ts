@@ -29,7 +29,7 @@ import type { EgressPolicy } from './egress.js';
 import { removeContainerRules, removeNetworkRules, setupContainerRules, setupNetworkRules } from './firewall.js';
 import { withHostLock } from './host-lock.js';
 import { DETACHED, type EndpointRecord, type NetworkRecord, type NetworkSpec, NetworkStore, newNetworkId } from './network-store.js';
-import { register, sweepOrphans, unregister } from './orphans.js';
+import { reclaimBridge, register, sweepOrphans, unregister } from './orphans.js';
 import { allocatePorts, type PortRequest } from './ports.js';
 import { type ContainerNetworkView, containerNetworkView, type NetworkInspect, networkView } from './views.js';
 
@@ -165,7 +165,7 @@ export class NetworkService {
     if (o.gateway && !o.subnet) throw errors.invalid('gateway specified without a subnet: use --subnet too');
     if (o.ipRange && !o.subnet) throw errors.invalid('ip-range specified without a subnet: use --subnet too');
     return withHostLock(async () => {
-      await sweepOrphans();
+      await sweepOrphans(this.sweepScope());
       if (linkExists(bridge)) throw errors.conflict(`bridge name ${bridge} is already in use on this host`, { hint: `choose another -o ${BRIDGE_OPTION}=...` });
       const subnet = o.subnet ? requireSubnet(o.subnet) : pickSubnet(await this.takenSubnets());
       if (o.subnet) {
@@ -221,18 +221,24 @@ export class NetworkService {
     return [...(await hostRoutes()), ...mine, parseCidr('172.17.0.0/16') as Cidr];
   }
 
+  /** This root and its networks, for sweepOrphans. */
+  private sweepScope(): { root: string; networkIds: Set<string> } {
+    return { root: this.deps.root, networkIds: new Set(this.store.list().map((n) => n.id)) };
+  }
+
   /** Makes the bridge and rules exist (idempotent). Under the host lock. */
   private async realizeLocked(n: NetworkRecord): Promise<NetworkRecord> {
     if (n.driver !== 'bridge') return n;
     if (!n.spec.subnet) {
       // The default network gets its subnet on first use (so a root that never runs a
       // container reserves nothing on the host).
-      await sweepOrphans();
+      await sweepOrphans(this.sweepScope());
       const subnet = pickSubnet(await this.takenSubnets());
       n = { ...n, spec: { ...n.spec, subnet: formatCidr(subnet), gateway: formatIPv4(subnet.base + 1) } };
       this.deps.db.prepare(`UPDATE networks SET spec = ? WHERE id = ?`).run(JSON.stringify(n.spec), n.id);
     }
     const prefix = n.spec.subnet.split('/')[1];
+    await reclaimBridge(n.spec.bridge, n.id);
     register({ root: this.deps.root, networkId: n.id, bridge: n.spec.bridge });
     await ensureBridge(n.spec.bridge, `${n.spec.gateway}/${prefix}`, n.spec.mtu);
     await setupNetworkRules({ id: n.id, bridge: n.spec.bridge, subnet: n.spec.subnet, internal: n.spec.internal, egress: n.spec.egress });
@@ -281,7 +287,7 @@ export class NetworkService {
   async prune(keep: (n: NetworkInspect) => boolean = () => false): Promise<string[]> {
     const removed: string[] = [];
     await withHostLock(async () => {
-      await sweepOrphans();
+      await sweepOrphans(this.sweepScope());
       for (const n of this.store.list()) {
         if (n.spec.isDefault || n.driver !== 'bridge') continue;
         // Docker's "unused": no container attached now (stopped ones lose the connection).

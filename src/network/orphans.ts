@@ -25,13 +25,36 @@ export function register(e: Entry): void {
   writeFileSync(join(REGISTRY_DIR, e.bridge), JSON.stringify(e));
 }
 
+/**
+ * Before network `networkId` takes `bridge`: when the registry says the device belongs to
+ * another network (of a root deleted and made again at the same path, so the same device
+ * name), that network's leftovers are undone first. Cheap: one small file read.
+ */
+export async function reclaimBridge(bridge: string, networkId: string): Promise<void> {
+  let e: Entry;
+  try {
+    e = JSON.parse(readFileSync(join(REGISTRY_DIR, bridge), 'utf8')) as Entry;
+  } catch {
+    return;
+  }
+  if (e.networkId === networkId) return;
+  await removeNetworkRules(e.networkId).catch(() => undefined);
+  await removeBridge(e.bridge).catch(() => undefined);
+  unregister(bridge);
+}
+
 /** Forgets a bridge. */
 export function unregister(bridge: string): void {
   rmSync(join(REGISTRY_DIR, bridge), { force: true });
 }
 
-/** Undoes the networks of deleted roots and stops orphaned DNS servers. Call under the host lock. */
-export async function sweepOrphans(): Promise<void> {
+/**
+ * Undoes the networks of deleted roots and stops orphaned DNS servers. Call under the host lock.
+ * `current` (this root and the networks its database knows) also catches a root that was
+ * deleted and made again at the same path: its old bridges are registered under a root that
+ * exists, but with networks the new database has never heard of.
+ */
+export async function sweepOrphans(current?: { root: string; networkIds: ReadonlySet<string> }): Promise<void> {
   let names: string[];
   try {
     names = readdirSync(REGISTRY_DIR);
@@ -45,7 +68,8 @@ export async function sweepOrphans(): Promise<void> {
     } catch {
       continue;
     }
-    if (existsSync(join(e.root, 'gantry.db'))) continue;
+    const recreated = current !== undefined && e.root === current.root && !current.networkIds.has(e.networkId);
+    if (!recreated && existsSync(join(e.root, 'gantry.db'))) continue;
     await removeNetworkRules(e.networkId).catch(() => undefined);
     await removeBridge(e.bridge).catch(() => undefined);
     unregister(n);
