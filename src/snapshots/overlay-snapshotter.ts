@@ -23,6 +23,7 @@ import type { Lease } from '../metadata/leases.js';
 import { markTopdir, MNT_DETACH, umount2 } from '../native/native.js';
 import type { SnapshotInfo, Snapshotter, UnpackRequest } from './snapshotter.js';
 import { applyLayer } from './tar-apply.js';
+import { readdirOrEmpty } from '../core/readdir-or-empty.js';
 
 interface Row {
   chain_id: string;
@@ -228,15 +229,6 @@ function unmountBelow(dir: string): void {
     } catch {
       // already gone
     }
-  }
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
   }
 }
 

@@ -14,7 +14,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { syncDir, writeFileAtomic } from '../../core/atomic-file.js';
@@ -23,6 +23,7 @@ import { isErrno } from '../../core/errors.js';
 import { HubError } from '../errors.js';
 import type { AppendOptions, BlobEntry, BlobStat, BlobStore, UploadInfo } from './blob-store.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { readdirOrEmpty } from '../../core/readdir-or-empty.js';
 
 const UPLOAD_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const READ_CHUNK = 256 * 1024;
@@ -374,14 +375,5 @@ async function digestFile(path: string, algorithm: 'sha256' | 'sha512'): Promise
 function checkDigest(actual: Digest, expected: Digest): void {
   if (actual !== expected) {
     throw new HubError('DIGEST_INVALID', 'provided digest did not match uploaded content', { detail: { expected, actual } });
-  }
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
   }
 }
