@@ -52,6 +52,12 @@ export const DEFAULT_ROOT = '/var/lib/gantry';
 export interface EngineOptions {
   /** The state root; defaults to {@link DEFAULT_ROOT}. */
   root?: string;
+  /**
+   * The environment the registry client reads (DOCKER_CONFIG for credentials,
+   * GANTRY_DAEMON_CONFIG, GANTRY_EXTRA_CA_CERTS); process.env by default. The hub's automated
+   * builds give each build an engine with credentials of its own this way.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** `system df` figures. */
@@ -81,6 +87,7 @@ export class Engine {
     private readonly db: Db,
     private readonly content: LocalContentStore,
     snapshots: OverlaySnapshotter,
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     const store = new ImageStore(db);
     this.images = new ImageService({
@@ -135,7 +142,7 @@ export class Engine {
     try {
       mkdirSync(root, { recursive: true, mode: 0o711 });
       const db = openDatabase(join(root, 'gantry.db'));
-      return new Engine(root, db, new LocalContentStore(join(root, 'content')), new OverlaySnapshotter(db, join(root, 'snapshots')));
+      return new Engine(root, db, new LocalContentStore(join(root, 'content')), new OverlaySnapshotter(db, join(root, 'snapshots')), options.env);
     } catch (err) {
       throw errors.precondition(`cannot open the state root ${root}: ${(err as Error).message}`, {
         cause: err,
@@ -182,7 +189,7 @@ export class Engine {
 
   /** Registries: endpoints, credentials, insecure and mirror settings (set up on first use). */
   private get registries(): Registries {
-    return (this.registriesInstance ??= new Registries());
+    return (this.registriesInstance ??= new Registries(this.env));
   }
 
   /** The credentials stored for a registry host ("docker.io" for Docker Hub), if any. */

@@ -123,18 +123,7 @@ function engineBuilder(ctx: CliContext, root: string, dataDir: string): HubBuild
         const host = tag.slice(0, tag.indexOf('/'));
         const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
         await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [host]: { auth } } }), { mode: 0o600 });
-        // NOTE: the engine's registries read DOCKER_CONFIG once, synchronously, when first
-        // used; `storedCredentials` makes them now, inside the window, and the variable is
-        // restored at once. (EngineOptions has no Docker configuration directory of its own.)
-        const saved = process.env.DOCKER_CONFIG;
-        process.env.DOCKER_CONFIG = dir;
-        try {
-          engine = createEngine({ root });
-          void engine.storedCredentials(host).catch(() => undefined);
-        } finally {
-          if (saved === undefined) delete process.env.DOCKER_CONFIG;
-          else process.env.DOCKER_CONFIG = saved;
-        }
+        engine = createEngine({ root, env: { ...process.env, DOCKER_CONFIG: dir } });
         own = { engine, dir };
       }
       try {
