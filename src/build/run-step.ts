@@ -123,13 +123,27 @@ function execute(step: RunStep, bundle: string): Promise<number> {
       if (errTail.length > 8) errTail.shift();
       step.output('stderr', b);
     });
-    const onAbort = () => void runtime.kill(step.id, 'KILL', true).catch(() => undefined);
+    // Ctrl-C or a failed sibling stage: SIGKILL to every process of the step. Should that not
+    // end `runc run` (a kill that raced the runtime's state, a runc that hangs), the container
+    // is force-deleted a second later, and runc itself killed after another.
+    let escalation: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      void runtime.kill(step.id, 'KILL', true).catch(() => undefined);
+      escalation = setTimeout(() => {
+        void runtime.delete(step.id).catch(() => undefined);
+        escalation = setTimeout(() => child.kill('SIGKILL'), 1000);
+      }, 1000);
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the step was being set up: the event has fired already.
+    if (signal?.aborted) onAbort();
     child.on('error', (e) => {
+      clearTimeout(escalation);
       signal?.removeEventListener('abort', onAbort);
       reject(errors.precondition(`cannot run the OCI runtime ${runtime.binary}: ${e.message}`, { cause: e, hint: 'install runc (apt-get install runc)' }));
     });
     child.on('close', (code, sig) => {
+      clearTimeout(escalation);
       signal?.removeEventListener('abort', onAbort);
       // runc deletes the container when `run` returns; a runc killed midway may leave it.
       void runtime.delete(step.id).catch(() => undefined);
