@@ -386,27 +386,31 @@ describe('gantry build', { skip: needsRoot }, () => {
       assert.equal((await inspect('undefined-var')).Config.WorkingDir, '/app/x');
     });
 
-    it('Ctrl-C stops a running step at once and leaves nothing behind', async () => {
-      const dir = await ctx({ Dockerfile: 'FROM busybox\nRUN echo started; sleep 120\n' });
-      const child = spawn(GANTRY, ['--root', sb.root, 'build', '--progress', 'plain', '-t', 'interrupted', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-      await new Promise<void>((resolve) => {
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          if (stderr.includes('started')) resolve();
+    it('Ctrl-C stops a running step at once, or one being set up, and leaves nothing behind', async () => {
+      // The mark is computed, so that the step's name in the progress does not contain it:
+      // waiting for the name interrupts the step while it is set up, for the mark while it runs.
+      const dir = await ctx({ Dockerfile: 'FROM busybox\nRUN echo $((6*7))-running; sleep 120\n' });
+      for (const trigger of ['RUN echo', '42-running']) {
+        const child = spawn(GANTRY, ['--root', sb.root, 'build', '--no-cache', '--progress', 'plain', '-t', 'interrupted', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+        await new Promise<void>((resolve) => {
+          child.stderr.on('data', (d: Buffer) => {
+            stderr += d.toString();
+            if (stderr.includes(trigger)) resolve();
+          });
+          void exited.then(() => resolve());
         });
-        void exited.then(() => resolve());
-      });
-      const sent = Date.now();
-      child.kill('SIGINT');
-      const code = await exited;
-      assert.notEqual(code, 0, stderr);
-      assert.ok(Date.now() - sent < 60_000, 'the sleep did not run to its end');
-      assert.match(stderr.trim().split('\n').pop() as string, /^Error: .*cancel/i, stderr);
-      const names = (await sb.ok(['images', '--format', '{{.Repository}}'])).stdout;
-      assert.ok(!names.includes('interrupted'));
-      await assertClean();
+        const sent = Date.now();
+        child.kill('SIGINT');
+        const code = await exited;
+        assert.notEqual(code, 0, stderr);
+        assert.ok(Date.now() - sent < 60_000, `the sleep did not run to its end (SIGINT on ${trigger})`);
+        assert.match(stderr.trim().split('\n').pop() as string, /^Error: .*cancel/i, stderr);
+        const names = (await sb.ok(['images', '--format', '{{.Repository}}'])).stdout;
+        assert.ok(!names.includes('interrupted'));
+        await assertClean();
+      }
     });
 
     it('an unknown base image and an unknown stage', async () => {
