@@ -2,7 +2,7 @@
  * What the container service needs from networking, which the engine provides (the network
  * service sits beside the container service, not under it). Plain data in, plain data out.
  */
-import type { ContainerCreateRequest } from '../core/container-types.js';
+import type { ContainerCreateRequest, ContainerNetworkView } from '../core/container-types.js';
 import type { ContainerRecord } from './container-store.js';
 
 /** A connection decided at create: the network and the endpoint's settings. */
@@ -31,13 +31,5 @@ export interface ContainerNetworking {
   /** At the end of a run (and after a crash): undoes `attach`; idempotent. */
   detach(rec: ContainerRecord, netns: string): Promise<void>;
   /** For inspect and ps: `NetworkSettings` (without the sandbox fields). */
-  settings(rec: ContainerRecord): {
-    Bridge: string;
-    Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
-    IPAddress: string;
-    IPPrefixLen: number;
-    Gateway: string;
-    MacAddress: string;
-    Networks: Record<string, unknown>;
-  };
+  settings(rec: ContainerRecord): ContainerNetworkView;
 }

@@ -239,3 +239,31 @@ export interface VolumeInfo {
   /** With `system df -v`/`volume ls` size queries. */
   UsageData?: { Size: number; RefCount: number };
 }
+
+/** One entry of a container's `NetworkSettings.Networks`. */
+export interface EndpointSettings {
+  IPAMConfig: { IPv4Address: string } | null;
+  Links: null;
+  Aliases: string[] | null;
+  MacAddress: string;
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  DNSNames: string[] | null;
+}
+
+/** A container's network settings as inspect shows them. */
+export interface ContainerNetworkView {
+  Bridge: string;
+  Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
+  IPAddress: string;
+  IPPrefixLen: number;
+  Gateway: string;
+  MacAddress: string;
+  Networks: Record<string, EndpointSettings>;
+}

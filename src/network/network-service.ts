@@ -29,9 +29,10 @@ import type { EgressPolicy } from './egress.js';
 import { removeContainerRules, removeNetworkRules, setupContainerRules, setupNetworkRules } from './firewall.js';
 import { withHostLock } from './host-lock.js';
 import { DETACHED, type EndpointRecord, type NetworkRecord, type NetworkSpec, NetworkStore, newNetworkId } from './network-store.js';
+import type { ContainerNetworkView } from '../core/container-types.js';
 import { reclaimBridge, register, sweepOrphans, unregister } from './orphans.js';
 import { allocatePorts, type PortRequest } from './ports.js';
-import { type ContainerNetworkView, containerNetworkView, type NetworkInspect, networkView } from './views.js';
+import { containerNetworkView, type NetworkInspect, networkView } from './views.js';
 
 /** What the service needs. */
 export interface NetworkServiceDeps {

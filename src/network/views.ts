@@ -2,6 +2,7 @@
  * What `network inspect`/`ls` and a container's `NetworkSettings` report, in the Docker
  * Engine API's shapes, built from the network and endpoint rows.
  */
+import type { ContainerNetworkView, EndpointSettings } from '../core/container-types.js';
 import type { EgressPolicy } from './egress.js';
 import type { EndpointRecord, NetworkRecord, PortBinding } from './network-store.js';
 
@@ -25,34 +26,6 @@ export interface NetworkInspect {
   Labels: Record<string, string>;
   /** gantry's egress policy of the network, when it has one. */
   Egress?: EgressPolicy;
-}
-
-/** One entry of a container's `NetworkSettings.Networks`. */
-export interface EndpointSettings {
-  IPAMConfig: { IPv4Address: string } | null;
-  Links: null;
-  Aliases: string[] | null;
-  MacAddress: string;
-  NetworkID: string;
-  EndpointID: string;
-  Gateway: string;
-  IPAddress: string;
-  IPPrefixLen: number;
-  IPv6Gateway: string;
-  GlobalIPv6Address: string;
-  GlobalIPv6PrefixLen: number;
-  DNSNames: string[] | null;
-}
-
-/** A container's network settings as inspect shows them. */
-export interface ContainerNetworkView {
-  Bridge: string;
-  Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
-  IPAddress: string;
-  IPPrefixLen: number;
-  Gateway: string;
-  MacAddress: string;
-  Networks: Record<string, EndpointSettings>;
 }
 
 /** RFC 3339 with nanoseconds, as Go prints times. */
