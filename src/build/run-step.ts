@@ -16,7 +16,7 @@ import { errors } from '../core/errors.js';
 import { resolvConf } from '../containers/etc-files.js';
 import type { OciRuntime } from '../runtime/runc.js';
 import { buildSpec, specToJson } from '../runtime/spec.js';
-import type { ResolvedMount } from '../runtime/spec-input.js';
+import { NO_LIMITS, type ResolvedMount } from '../runtime/spec-input.js';
 import { resolveUser } from '../runtime/users.js';
 import type { StepFs } from './step-fs.js';
 
@@ -77,17 +77,7 @@ export async function runStep(step: RunStep): Promise<void> {
     ],
     netns: step.network === 'host' ? 'host' : '',
     cgroupsPath: `/gantry/${step.id}`,
-    resources: {
-      memory: 0,
-      memorySwap: 0,
-      memoryReservation: 0,
-      cpuQuota: 0,
-      cpuPeriod: 0,
-      cpuShares: 0,
-      cpusetCpus: '',
-      pidsLimit: 0,
-      oomKillDisable: false,
-    },
+    resources: { ...NO_LIMITS },
     ulimits: [],
     capAdd: [],
     capDrop: [],

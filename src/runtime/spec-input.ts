@@ -43,6 +43,19 @@ export interface ResourceLimits {
   oomKillDisable: boolean;
 }
 
+/** No limits at all (a build step's, a test's). */
+export const NO_LIMITS: Readonly<ResourceLimits> = {
+  memory: 0,
+  memorySwap: 0,
+  memoryReservation: 0,
+  cpuQuota: 0,
+  cpuPeriod: 0,
+  cpuShares: 0,
+  cpusetCpus: '',
+  pidsLimit: 0,
+  oomKillDisable: false,
+};
+
 /** Everything the spec builder needs. */
 export interface SpecInput {
   /** The container ID (for the cgroup path and annotations). */

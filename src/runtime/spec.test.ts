@@ -4,7 +4,7 @@ import { isGantryError } from '../core/errors.js';
 import { DEFAULT_CAPABILITIES, availableCapabilities } from './capabilities.js';
 import type { Mount } from './oci-runtime-types.js';
 import { buildSpec, MASKED_PATHS, OCI_VERSION, READONLY_PATHS, RLIM_INFINITY, specToJson } from './spec.js';
-import type { SpecInput } from './spec-input.js';
+import { NO_LIMITS, type SpecInput } from './spec-input.js';
 import { mergeTmpfsOptions } from './spec-mounts.js';
 
 /** A plain `docker run busybox` worth of input. */
@@ -22,10 +22,7 @@ function input(overrides: Partial<SpecInput> = {}): SpecInput {
     mounts: [],
     netns: '/run/gantry/netns/c0ffee',
     cgroupsPath: '/gantry/c0ffee',
-    resources: {
-      memory: 0, memorySwap: 0, memoryReservation: 0, cpuQuota: 0, cpuPeriod: 0, cpuShares: 0, cpusetCpus: '',
-      pidsLimit: 0, oomKillDisable: false,
-    },
+    resources: { ...NO_LIMITS },
     ulimits: [],
     capAdd: [],
     capDrop: [],
