@@ -183,8 +183,13 @@ describe('gantry build', { skip: needsRoot }, () => {
     await sb.ok(['build', '--build-arg', 'N=1', '-t', 'cm', dir]);
     await sb.ok(['build', '--build-arg', 'N=2', '-t', 'cm', dir]);
     assert.equal((await sb.ok(['run', '--rm', 'cm', 'cat', '/seen'])).stdout, '1\n2\n');
+    const du = (await sb.ok(['builder', 'du'])).stdout.split('\n');
+    assert.match(du[0] as string, /^ID +RECLAIMABLE +SIZE +LAST ACCESSED$/);
+    assert.ok(du.filter((l) => /^[0-9a-f]{25} +true +\S+/.test(l)).length >= 2, du.join('\n'));
+    assert.match(du.find((l) => l.startsWith('Total:')) ?? '', /^Total:\s+\d/);
     const prune = await sb.ok(['builder', 'prune', '-a', '-f']);
-    assert.match(prune.stdout, /Total:/);
+    assert.match(prune.stdout, /Total:\t\d/);
+    assert.equal((await sb.ok(['builder', 'du'])).stdout.split('\n').filter((l) => /^[0-9a-f]{25} /.test(l)).length, 0, 'prune empties the cache');
     await sb.ok(['build', '--build-arg', 'N=3', '-t', 'cm', dir]);
     assert.equal((await sb.ok(['run', '--rm', 'cm', 'cat', '/seen'])).stdout, '3\n');
     const rebuilt = await sb.ok(['build', '--build-arg', 'N=3', '--progress', 'plain', dir]);

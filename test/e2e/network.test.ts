@@ -51,6 +51,12 @@ describe('gantry network', { skip: needsRoot }, () => {
     assert.equal(await sh('sh', ['-c', 'ip -o link show gt-e2e-br0 2>/dev/null || true']), '');
     const missing = await sb.run(['network', 'rm', 'labelled']);
     assert.match(missing.stderr, /network labelled not found/);
+    // prune removes unused user networks only, with their bridges.
+    await createNetwork(['-o', 'com.docker.network.bridge.name=gt-e2e-br1', 'unused']);
+    const pruned = await sb.ok(['network', 'prune', '-f']);
+    assert.equal(pruned.stdout, 'Deleted Networks:\nunused\n');
+    assert.equal(await sh('sh', ['-c', 'ip -o link show gt-e2e-br1 2>/dev/null || true']), '');
+    assert.deepEqual((await sb.ok(['network', 'ls', '--format', '{{.Name}}'])).stdout.trim().split('\n'), ['bridge', 'host', 'none']);
   });
 
   it('containers on a user network reach each other by name, alias and short ID; names go with them', async () => {
