@@ -3,14 +3,15 @@
 // dist/exit-hook.mjs), and the CLI once more into a startup snapshot (dist/gantry.blob).
 // Node loads one file several times faster than the hundred modules of dist/src/ and the
 // CommonJS packages they import, and starts from a snapshot faster still; every `gantry` call
-// pays that start (see docs/architecture.md). Only better-sqlite3 (a native addon, loaded on
-// first use) stays in node_modules; the library entry (dist/src/index.js) is not bundled.
+// pays that start (see docs/architecture.md). Only better-sqlite3's native addon (loaded on
+// first use, see src/metadata/sqlite.ts) stays in node_modules; the library entry
+// (dist/src/index.js) is not bundled.
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = {
-  bundle: true, platform: 'node', target: 'node20', external: ['better-sqlite3'], logLevel: 'warning', sourcemap: 'linked',
+  bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', sourcemap: 'linked',
 };
 // The bundled CommonJS packages call require() for Node's built-in modules.
 const esm = {

@@ -17,17 +17,39 @@ import { registerSystemCommands } from './commands/system.js';
 import { registerVolumeCommands } from './commands/volumes.js';
 
 
-/** Builds the program; `ctx` is created once the global flags are known. */
-export function buildProgram(getCtx: () => CliContext): Command {
+/** The command line: the program, and the context its commands share. */
+export interface Cli {
+  readonly program: Command;
+  /** The context, once a command has asked for it. */
+  context(): CliContext | undefined;
+}
+
+/**
+ * Builds the program, ready to parse one command line. Building it reads nothing from the
+ * environment or the disk (the context is created once the global flags are known, the
+ * version is read when asked for), so the startup snapshot holds a built one (snapshot.ts).
+ */
+export function buildCli(): Cli {
+  let ctx: CliContext | undefined;
+  const program = buildProgram(() => (ctx ??= createContext(program.opts<{ root?: string }>().root)));
+  return { program, context: () => ctx };
+}
+
+function buildProgram(getCtx: () => CliContext): Command {
   const program = new Command('gantry')
     .description('A self-sufficient runtime for containers')
     .usage('[OPTIONS] COMMAND')
     .addOption(new Option('--root <dir>', 'Root directory of persistent gantry state (default "/var/lib/gantry", env GANTRY_ROOT)'))
-    .version(`gantry version ${packageVersion()}`, '-v, --version', 'Print version information and quit')
+    .addOption(new Option('-v, --version', 'Print version information and quit'))
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+  program.on('option:version', () => {
+    const version = `gantry version ${packageVersion()}`;
+    process.stdout.write(`${version}\n`);
+    throw new CommanderError(0, 'commander.version', version);
+  });
   registerContainerCommands(program, getCtx);
   registerHubCommands(program, getCtx);
   registerImageCommands(program, getCtx);
@@ -68,13 +90,15 @@ function usageError(err: CommanderError, argv: string[]): UsageError | undefined
   }
 }
 
-/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
-  let ctx: CliContext | undefined;
-  const program = buildProgram(() => (ctx ??= createContext(program.opts<{ root?: string }>().root)));
+/**
+ * Runs the CLI with `argv` (without node and script) and returns the exit code. A program
+ * parses one command line: pass `cli` only when it is fresh.
+ */
+export async function main(argv: string[], cli: Cli = buildCli()): Promise<number> {
+  const { program } = cli;
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return ctx?.exitCode ?? 0;
+    return cli.context()?.exitCode ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
@@ -87,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${renderError(err)}\n`);
     return exitCodeOf(err);
   } finally {
-    ctx?.close();
+    cli.context()?.close();
   }
 }
 
@@ -96,14 +120,14 @@ export async function main(argv: string[]): Promise<number> {
  * with its work unfinished — a promise nothing will ever settle, so the event loop runs dry —
  * it fails with exit code 1 and says so, where Node would otherwise exit 0 in silence.
  */
-export async function runProcess(argv: string[]): Promise<void> {
+export async function runProcess(argv: string[], cli?: Cli): Promise<void> {
   const stranded = () => {
     process.stderr.write('Error: internal error: gantry stopped with the command unfinished (it waited for something that could never happen)\n');
     process.exitCode = 1;
   };
   process.once('beforeExit', stranded);
   try {
-    process.exitCode = await main(argv);
+    process.exitCode = await main(argv, cli);
   } finally {
     process.off('beforeExit', stranded);
   }

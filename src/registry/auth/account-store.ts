@@ -17,10 +17,9 @@
 import type Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { errors } from '../../core/errors.js';
-import { packageRoot } from '../../core/package-root.js';
+import { openSqlite } from '../../metadata/sqlite.js';
 import type { RepositoryAction } from '../access.js';
 import { checkAccountName, checkRepositoryName, namespaceOf } from './names.js';
 import { checkPassword, DEFAULT_SCRYPT, hashPassword, needsRehash, type ScryptParams, spendVerification, verifyPassword } from './password-hash.js';
@@ -154,10 +153,8 @@ const ALL: readonly RepositoryAction[] = ['pull', 'push', 'delete'];
 /** Opens (creating and migrating) `<dataDir>/accounts.db`. */
 export function openAccountStore(dataDir: string, options: AccountStoreOptions = {}): AccountStore {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new (sqlite())(join(dataDir, ACCOUNTS_DB), { timeout: 15_000 });
+  const db = openSqlite(join(dataDir, ACCOUNTS_DB));
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     migrate(db);
   } catch (err) {
@@ -450,12 +447,4 @@ function migrate(db: Database.Database): void {
     for (let v = version; v < SCHEMA.length; v++) db.exec(SCHEMA[v] as string);
     db.pragma(`user_version = ${SCHEMA.length}`);
   }).immediate();
-}
-
-let driver: typeof Database | undefined;
-
-/** better-sqlite3, loaded on first use (a native addon cannot be part of the CLI's startup snapshot). */
-function sqlite(): typeof Database {
-  driver ??= createRequire(join(packageRoot(), 'package.json'))('better-sqlite3') as typeof Database;
-  return driver;
 }

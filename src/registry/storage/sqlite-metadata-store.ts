@@ -5,10 +5,9 @@
  * `BEGIN IMMEDIATE` transaction.
  */
 import type Database from 'better-sqlite3';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Digest } from '../../core/digest.js';
-import { packageRoot } from '../../core/package-root.js';
+import { openSqlite } from '../../metadata/sqlite.js';
 import { HubError } from '../errors.js';
 import type { ManifestEdge, ManifestInput, ManifestRecord, MetadataStore, PageQuery } from './metadata-store.js';
 
@@ -56,28 +55,13 @@ interface ManifestRow {
   created_ms: number;
 }
 
-let driver: typeof Database | undefined;
-
-/**
- * better-sqlite3, loaded on first use from the package's node_modules: a native addon, which
- * the bundled CLI and its startup snapshot cannot contain.
- */
-function sqlite(): typeof Database {
-  driver ??= createRequire(join(packageRoot(), 'package.json'))('better-sqlite3') as typeof Database;
-  return driver;
-}
-
 /** The metadata store in `<dir>/registry.db`. */
 export class SqliteMetadataStore implements MetadataStore {
   /** The database, shared with the hub's web API data (hub-data-store.ts), whose tables these migrations create. */
   readonly db: Database.Database;
 
   constructor(dir: string) {
-    this.db = new (sqlite())(join(dir, 'registry.db'), { timeout: 15_000 });
-    this.db.pragma('journal_mode = WAL');
-    // NOTE: NORMAL is crash-safe in WAL mode; a power loss may only lose the last commits, and
-    // the blobs they referenced are then unreferenced files, which gc removes.
-    this.db.pragma('synchronous = NORMAL');
+    this.db = openSqlite(join(dir, 'registry.db'));
     this.migrate();
   }
 
