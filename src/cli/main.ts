@@ -128,6 +128,9 @@ export async function runProcess(argv: string[], cli?: Cli): Promise<void> {
   process.once('beforeExit', stranded);
   try {
     process.exitCode = await main(argv, cli);
+    // Done, with nothing left to finish but the terminal's handles (stdio writes are synchronous
+    // on Linux): exit now rather than let Node tear its heap down first, about 10 ms per call.
+    if (process.getActiveResourcesInfo().every((r) => r === 'TTYWrap')) process.exit();
   } finally {
     process.off('beforeExit', stranded);
   }

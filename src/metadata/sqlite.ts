@@ -45,9 +45,13 @@ let addon: object | undefined;
  */
 function nativeAddon(): object {
   if (addon) return addon;
-  const require = createRequire(join(packageRoot(), 'package.json'));
   const local = join(packageRoot(), 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
-  const file = existsSync(local) ? local : join(require.resolve('better-sqlite3/package.json'), '..', 'build', 'Release', 'better_sqlite3.node');
-  addon = require(file) as object;
+  const file = existsSync(local)
+    ? local
+    : join(createRequire(join(packageRoot(), 'package.json')).resolve('better-sqlite3/package.json'), '..', 'build', 'Release', 'better_sqlite3.node');
+  // dlopen directly: what require() of a .node file ends in, without the module loader's work.
+  const module = { exports: {} };
+  process.dlopen(module, file);
+  addon = module.exports;
   return addon;
 }
