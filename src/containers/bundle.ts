@@ -35,8 +35,20 @@ const INIT_PATH = '/sbin/docker-init';
 /** Docker's default /dev/shm size. */
 const DEFAULT_SHM = 64 * 1024 * 1024;
 
-/** Writes the bundle of `rec` in its directory, for the root filesystem mounted at `rootfs`. */
-export async function writeBundle(rec: ContainerRecord, rootfs: string, p: ContainerPaths, volumes: VolumeService, net: BundleNetwork = {}): Promise<void> {
+/**
+ * Writes the bundle of `rec` in its directory, for the root filesystem mounted at `rootfs`.
+ * A new network namespace is attached to its networks meanwhile: `network` settles once it
+ * is, with the address and name servers in /etc/hosts and /etc/resolv.conf. The runtime may
+ * create the container in the namespace before that (CNI and `runc create` take about as long
+ * each, so one hides the other); the container must not start before.
+ */
+export async function writeBundle(
+  rec: ContainerRecord,
+  rootfs: string,
+  p: ContainerPaths,
+  volumes: VolumeService,
+  net: BundleNetwork = {},
+): Promise<{ network: Promise<void> }> {
   const { id } = rec;
   const { config, hostConfig: host } = rec.spec;
   const user = resolveUser(rootfs, config.User ?? '', host.GroupAdd ?? []);
@@ -44,9 +56,7 @@ export async function writeBundle(rec: ContainerRecord, rootfs: string, p: Conta
   mkdirInRoot(rootfs, cwd, 0o755);
   const hostNetwork = host.NetworkMode === 'host';
   const hostname = net.join?.hostname ?? (hostNetwork ? readFileSync('/proc/sys/kernel/hostname', 'utf8').trim() : (config.Hostname as string));
-  // The namespace first: the /etc files need the address and name servers it gets.
   let netns: string = 'host';
-  let attached: NetworkAttachment = {};
   if (net.join) {
     netns = net.join.netns;
   } else if (!hostNetwork) {
@@ -54,16 +64,20 @@ export async function writeBundle(rec: ContainerRecord, rootfs: string, p: Conta
     removeNetns(netns);
     writeFileSync(netns, '');
     createNetns(netns);
-    if (net.attach) attached = await net.attach(netns);
   }
   writeFileSync(p.file(id, 'hostname'), hostnameFile(hostname));
+  // The /etc files are bind-mounted by inode: rewritten in place once the namespace has its
+  // address, the container sees the final text.
+  const writeEtc = (attached: NetworkAttachment) => {
+    writeFileSync(p.file(id, 'hosts'), hostsFile({ hostname, ip: attached.ip, extraHosts: host.ExtraHosts ?? [], hostNetwork }));
+    const dns = attached.nameservers ?? host.Dns ?? [];
+    writeFileSync(p.file(id, 'resolv.conf'), resolvConf({ dns, search: host.DnsSearch ?? [], options: host.DnsOptions ?? [], hostNetwork }));
+  };
   if (net.join) {
     copyFileSync(net.join.hostsFile, p.file(id, 'hosts'));
     copyFileSync(net.join.resolvFile, p.file(id, 'resolv.conf'));
   } else {
-    writeFileSync(p.file(id, 'hosts'), hostsFile({ hostname, ip: attached.ip, extraHosts: host.ExtraHosts ?? [], hostNetwork }));
-    const dns = attached.nameservers ?? host.Dns ?? [];
-    writeFileSync(p.file(id, 'resolv.conf'), resolvConf({ dns, search: host.DnsSearch ?? [], options: host.DnsOptions ?? [], hostNetwork }));
+    writeEtc({});
   }
   const etcRo = host.ReadonlyRootfs ?? false;
   const mounts: SpecInput['mounts'] = [
@@ -122,6 +136,12 @@ export async function writeBundle(rec: ContainerRecord, rootfs: string, p: Conta
   const [rows, cols] = host.ConsoleSize ?? [0, 0];
   if (input.terminal && rows > 0 && cols > 0) spec.process.consoleSize = { height: rows, width: cols };
   writeFileSync(p.file(id, 'config.json'), specToJson(spec));
+  // Last, so that nothing here fails with the attachment under way.
+  const attach = net.attach;
+  if (!attach || netns === 'host' || net.join) return { network: Promise.resolve() };
+  const network = attach(netns).then(writeEtc);
+  network.catch(() => undefined); // the caller awaits it; no unhandled rejection meanwhile
+  return { network };
 }
 
 /** A planned mount as the spec wants it; volumes are created and filled on first use. */

@@ -256,18 +256,24 @@ export class ContainerService {
     });
     if (!claimed) throw errors.conflict(`container ${prev.id} changed while starting; try again`);
     let rec: ContainerRecord = { ...prev, status: 'running', runGen: gen, startedAt };
+    let network: Promise<void> | undefined;
     try {
-      const conmonArgs = await this.prepareRun(rec, opts.attached ?? false);
-      const started = await launchConmon(conmonArgs);
+      const run = await this.prepareRun(rec, opts.attached ?? false);
+      network = run.network;
+      const started = await launchConmon(run.conmon);
       const owner = { pid: started.pid, monitorPid: started.monitorPid, monitorStart: processStartTime(started.monitorPid) ?? 0 };
       this.store.update(rec.id, gen, owner);
       rec = { ...rec, ...owner };
       if (opts.onCreated) await opts.onCreated(rec);
+      await network;
+
       await this.runtimeFor(rec).start(rec.id);
       return rec;
     } catch (err) {
       const message = err instanceof RuntimeCreateError || err instanceof GantryError ? err.message : String(err);
       const code = err instanceof RuntimeCreateError ? startFailureExitCode(message) : 125;
+      // A network attachment still under way finishes before the teardown detaches it.
+      await network?.catch(() => undefined);
       await this.teardown(rec);
       this.store.update(rec.id, gen, {
         status: prev.startedAt ? 'exited' : 'created',
@@ -285,17 +291,20 @@ export class ContainerService {
     }
   }
 
-  /** Mounts the root filesystem and writes the bundle; returns conmon's options. */
-  private async prepareRun(rec: ContainerRecord, attached: boolean): Promise<ConmonOptions> {
+  /**
+   * Mounts the root filesystem and writes the bundle; returns conmon's options, and the
+   * network attachment, which may still be under way (see writeBundle).
+   */
+  private async prepareRun(rec: ContainerRecord, attached: boolean): Promise<{ conmon: ConmonOptions; network: Promise<void> }> {
     const p = this.deps.paths;
     const { id } = rec;
     for (const d of [p.dir(id), p.runtimeState, p.exitDir, p.socketDir, p.netnsDir]) mkdirSync(d, { recursive: true, mode: 0o711 });
     for (const f of ['exit', 'oom', 'pidfile', 'conmon.pid'] as const) rmSync(p.file(id, f), { force: true });
     rmSync(p.exitFile(id), { force: true });
-    await writeBundle(rec, this.mountLayers(rec), p, this.deps.volumes, await this.bundleNetwork(rec));
+    const { network } = await writeBundle(rec, this.mountLayers(rec), p, this.deps.volumes, await this.bundleNetwork(rec));
     const runtime = this.runtimeFor(rec);
     const policy = rec.spec.hostConfig.RestartPolicy?.Name ?? 'no';
-    return {
+    const conmon: ConmonOptions = {
       id,
       name: rec.name,
       runtime: runtime.binary,
@@ -311,6 +320,7 @@ export class ContainerService {
       stdin: rec.spec.config.OpenStdin ?? false,
       exitCommand: attached && policy === 'no' ? undefined : this.deps.exitCommand(id, rec.runGen),
     };
+    return { conmon, network };
   }
 
   /** How a starting container's namespace is set up: attached to its networks, or another's joined. */
@@ -390,9 +400,11 @@ export class ContainerService {
       // owns the record until it starts the next run): a caller with an older view backs off.
       if (this.ownerAlive(rec) && (rec.status === 'restarting' || !existsSync(this.deps.paths.file(id, 'exit')))) return;
       const ended = this.exitOf(rec);
-      await this.teardown(rec);
-      const finishedAt = new Date().toISOString();
       const restart = opts.restart && rec.status !== 'restarting' ? restartDecision(rec, ended.exitCode) : undefined;
+      const autoRemove = restart === undefined && (rec.spec.hostConfig.AutoRemove ?? false);
+      // `--rm`: the container's files go while the runtime deletes its state.
+      await this.teardown(rec, autoRemove ? () => this.removeFiles(id) : undefined);
+      const finishedAt = new Date().toISOString();
       if (restart !== undefined) {
         this.store.update(id, gen, {
           status: 'restarting',
@@ -420,7 +432,7 @@ export class ContainerService {
       });
       // `--rm`. Removed by the exit hook, the exit file in the run directory stays for `wait`
       // to read (swept a minute later); an attached `run` has read it already.
-      if (rec.spec.hostConfig.AutoRemove) await this.removeLocked(id, { volumes: true }, opts.restart);
+      if (autoRemove) await this.removeLocked(id, { volumes: true }, opts.restart);
     });
     if (restartDelay !== undefined) await this.restartAfter(id, gen, restartDelay);
   }
@@ -454,8 +466,11 @@ export class ContainerService {
     return { exitCode: 255, oomKilled, error };
   }
 
-  /** Removes what a run set up; safe to repeat. */
-  private async teardown(rec: ContainerRecord): Promise<void> {
+  /**
+   * Removes what a run set up; safe to repeat. `alongside` runs while the runtime deletes its
+   * state, which takes a process start.
+   */
+  private async teardown(rec: ContainerRecord, alongside?: () => void): Promise<void> {
     const p = this.deps.paths;
     // `runc delete` (state and cgroups) runs while the rest is undone here: it does not touch
     // the root file system or the network namespace of a container that has exited.
@@ -466,6 +481,7 @@ export class ContainerService {
       await this.deps.networking?.detach(rec, p.netns(rec.id)).catch(() => undefined);
       removeNetns(p.netns(rec.id));
       rmSync(join(p.socketDir, rec.id), { force: true });
+      alongside?.();
     } finally {
       await deleting;
     }
@@ -626,8 +642,7 @@ export class ContainerService {
     const rec = this.store.get(id);
     if (!rec) return;
     const p = this.deps.paths;
-    unmountRootfs(p.rootfs(id));
-    rmSync(p.dir(id), { recursive: true, force: true });
+    this.removeFiles(id);
     const anonymous = rec.spec.mounts.filter((m) => m.Type === 'volume' && m.anonymous && m.Name);
     this.deps.volumes.detachAll(id);
     this.store.delete(id);
@@ -642,6 +657,13 @@ export class ContainerService {
     }
     if (!keepExitFile) rmSync(p.exitFile(id), { force: true });
     sweepExitFiles(p.exitDir, (other: string) => this.store.get(other) !== undefined);
+  }
+
+  /** Removes the container's directory: its root file system's layer, bundle, logs. */
+  private removeFiles(id: string): void {
+    const p = this.deps.paths;
+    unmountRootfs(p.rootfs(id));
+    rmSync(p.dir(id), { recursive: true, force: true });
   }
 
   /** `container prune`: removes every stopped container; returns IDs and bytes freed. */
