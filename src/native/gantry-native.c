@@ -1,7 +1,8 @@
 /*
  * gantry_native: the few Linux syscalls Node's fs module does not offer, exposed through
- * Node-API (plain C, no dependencies). Everything here is synchronous and thin: argument
- * checks, one syscall, and a Node-style error (`code`, `errno`, `syscall`, `path`) on failure.
+ * Node-API (plain C, no dependencies). Everything here is thin: argument checks, one syscall,
+ * and a Node-style error (`code`, `errno`, `syscall`, `path`) on failure. All calls are
+ * synchronous except watchExit, which reports a child's exit later from the event loop.
  * The typed wrapper is src/native/native.ts.
  */
 #define _GNU_SOURCE
@@ -28,7 +29,11 @@
 #include <sys/xattr.h>
 #include <node_api.h>
 #include <sys/sendfile.h>
-#include <uv.h> /* uv_err_name_r / uv_strerror_r: the same errno names and texts Node uses */
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <uv.h> /* uv_err_name_r / uv_strerror_r (the errno names and texts Node uses); uv_poll_t on Node's loop */
 
 #define CHECK(call)                                                                           \
   do {                                                                                        \
@@ -429,6 +434,288 @@ static napi_value SendfileSome(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* pipe(): [readFd, writeFd], both close-on-exec (spawn hands them to a child explicitly). */
+static napi_value Pipe(napi_env env, napi_callback_info info) {
+  int fds[2];
+  napi_value result = NULL, value;
+  if (pipe2(fds, O_CLOEXEC) != 0) return throw_errno(env, errno, "pipe2", NULL);
+  if (napi_create_array_with_length(env, 2, &result) != napi_ok) goto fail;
+  for (uint32_t i = 0; i < 2; i++) {
+    if (napi_create_int32(env, fds[i], &value) != napi_ok || napi_set_element(env, result, i, value) != napi_ok) goto fail;
+  }
+  return result;
+fail:
+  close(fds[0]);
+  close(fds[1]);
+  return NULL;
+}
+
+static void free_strings(char **list) {
+  if (list == NULL) return;
+  for (char **p = list; *p != NULL; p++) free(*p);
+  free(list);
+}
+
+/* Reads argument `i`, an array of NUL-free strings, into a NULL-terminated malloc'd list. */
+static char **get_strings(napi_env env, napi_value *argv, size_t argc, size_t i, const char *what) {
+  bool is_array = false;
+  uint32_t n = 0;
+  if (i >= argc || napi_is_array(env, argv[i], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[i], &n) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+    return NULL;
+  }
+  char **list = calloc((size_t)n + 1, sizeof *list);
+  if (list == NULL) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  for (uint32_t k = 0; k < n; k++) {
+    napi_value item;
+    if (napi_get_element(env, argv[i], k, &item) != napi_ok || (list[k] = get_string(env, &item, 1, 0, what)) == NULL) {
+      free_strings(list);
+      return NULL;
+    }
+  }
+  return list;
+}
+
+/*
+ * spawn(file, argv, env, cwd, fds, setsid): starts program `file` (an absolute path; no PATH
+ * search) with posix_spawn and returns its pid. glibc's posix_spawn clones with CLONE_VM |
+ * CLONE_VFORK: the child borrows the parent's memory until it calls exec, so unlike fork()
+ * (what libuv and child_process use) no page tables are copied, which for a Node process of
+ * some tens of megabytes is most of the cost of starting a child.
+ *
+ * `env` is an array of "NAME=value" strings, or null for this process's environment. `cwd`
+ * (a string or null) is where the child starts. `fds[i]` is the parent's descriptor that
+ * becomes the child's descriptor i, or -1 for /dev/null; every descriptor from fds.length up
+ * is closed in the child whatever its close-on-exec flag. With `setsid` the child starts a
+ * session of its own (as child_process's `detached`). The child starts with an empty signal
+ * mask and every signal at its default action: Node ignores SIGPIPE, and a child must not
+ * inherit that. Errors, also those of exec such as ENOENT for a missing program, throw.
+ */
+static napi_value Spawn(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6], result = NULL;
+  napi_valuetype type;
+  bool is_array = false, new_session = false;
+  uint32_t nfds = 0;
+  int *fds = NULL, *temps = NULL, err = 0, actions_ready = 0, attr_ready = 0;
+  char *file = NULL, *cwd = NULL, **args = NULL, **envp = NULL;
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "spawn takes file, argv, env, cwd, fds and setsid");
+    return NULL;
+  }
+  if ((file = get_string(env, argv, argc, 0, "file must be a string without NUL bytes")) == NULL) goto out;
+  if ((args = get_strings(env, argv, argc, 1, "argv must be an array of strings without NUL bytes")) == NULL) goto out;
+  if (napi_typeof(env, argv[2], &type) != napi_ok) goto out;
+  if (type != napi_null && type != napi_undefined &&
+      (envp = get_strings(env, argv, argc, 2, "env must be null or an array of strings without NUL bytes")) == NULL)
+    goto out;
+  if (napi_typeof(env, argv[3], &type) != napi_ok) goto out;
+  if (type != napi_null && type != napi_undefined &&
+      (cwd = get_string(env, argv, argc, 3, "cwd must be null or a string without NUL bytes")) == NULL)
+    goto out;
+  if (napi_is_array(env, argv[4], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[4], &nfds) != napi_ok ||
+      nfds > 1024) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fds must be an array of file descriptors or -1");
+    goto out;
+  }
+  if (napi_get_value_bool(env, argv[5], &new_session) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "setsid must be a boolean");
+    goto out;
+  }
+  fds = malloc(((size_t)nfds + 1) * sizeof *fds);
+  temps = malloc(((size_t)nfds + 1) * sizeof *temps);
+  if (fds == NULL || temps == NULL) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    goto out;
+  }
+  for (uint32_t i = 0; i < nfds; i++) temps[i] = -1;
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_value item;
+    if (napi_get_element(env, argv[4], i, &item) != napi_ok || napi_get_value_int32(env, item, &fds[i]) != napi_ok || fds[i] < -1) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fds must be an array of file descriptors or -1");
+      goto out;
+    }
+  }
+  /*
+   * The child's dup2s run in order, so a source below nfds that is not its own target could
+   * be overwritten by an earlier one (e.g. fds [1, 0] swapping stdin and stdout). Such sources
+   * are first copied here, in the parent, above the range the child's dup2s write to.
+   */
+  for (uint32_t i = 0; i < nfds; i++) {
+    if (fds[i] < 0 || (uint32_t)fds[i] >= nfds || (uint32_t)fds[i] == i) continue;
+    temps[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, (int)nfds);
+    if (temps[i] < 0) {
+      throw_errno(env, errno, "fcntl", NULL);
+      goto out;
+    }
+  }
+  if ((err = posix_spawn_file_actions_init(&actions)) != 0) goto spawn_failed;
+  actions_ready = 1;
+  if (cwd != NULL && (err = posix_spawn_file_actions_addchdir_np(&actions, cwd)) != 0) goto spawn_failed;
+  for (uint32_t i = 0; i < nfds; i++) {
+    int source = temps[i] >= 0 ? temps[i] : fds[i];
+    /* dup2 onto itself clears close-on-exec, which is what passing an fd as itself wants. */
+    if (source >= 0) err = posix_spawn_file_actions_adddup2(&actions, source, (int)i);
+    else err = posix_spawn_file_actions_addopen(&actions, (int)i, "/dev/null", O_RDWR, 0);
+    if (err != 0) goto spawn_failed;
+  }
+  if ((err = posix_spawn_file_actions_addclosefrom_np(&actions, (int)nfds)) != 0) goto spawn_failed;
+  if ((err = posix_spawnattr_init(&attr)) != 0) goto spawn_failed;
+  attr_ready = 1;
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (new_session ? POSIX_SPAWN_SETSID : 0);
+  if ((err = posix_spawnattr_setflags(&attr, flags)) != 0 || (err = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
+      (err = posix_spawnattr_setsigdefault(&attr, &all)) != 0)
+    goto spawn_failed;
+  pid_t pid;
+  if ((err = posix_spawn(&pid, file, &actions, &attr, args, envp != NULL ? envp : environ)) != 0) goto spawn_failed;
+  napi_create_int32(env, pid, &result);
+  goto out;
+spawn_failed:
+  throw_errno(env, err, "posix_spawn", file);
+out:
+  if (attr_ready) posix_spawnattr_destroy(&attr);
+  if (actions_ready) posix_spawn_file_actions_destroy(&actions);
+  if (temps != NULL)
+    for (uint32_t i = 0; i < nfds; i++)
+      if (temps[i] >= 0) close(temps[i]);
+  free(temps);
+  free(fds);
+  free_strings(envp);
+  free_strings(args);
+  free(cwd);
+  free(file);
+  return result;
+}
+
+/*
+ * An exit watch (see WatchExit): a poll handle on the child's pidfd, and the JavaScript
+ * callback to call once the child is reaped.
+ */
+typedef struct {
+  uv_poll_t poll; /* first, so the handle's address is the watch's */
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+  pid_t pid;
+  int pidfd;
+} exit_watch;
+
+/* The poll handle is closed: the pidfd may go now (not before: epoll still held it). */
+static void exit_watch_closed(uv_handle_t *handle) {
+  exit_watch *w = (exit_watch *)handle;
+  close(w->pidfd);
+  free(w);
+}
+
+/* The environment goes away (a worker thread ends) before the child exited: stop watching. */
+static void exit_watch_cleanup(void *arg) {
+  exit_watch *w = arg;
+  uv_close((uv_handle_t *)&w->poll, exit_watch_closed);
+}
+
+/* The pidfd turned readable: the child has exited. Reap it and report (code, signal). */
+static void exit_watch_ready(uv_poll_t *handle, int status, int events) {
+  exit_watch *w = (exit_watch *)handle;
+  int wstatus = 0;
+  pid_t got;
+  do got = waitpid(w->pid, &wstatus, WNOHANG);
+  while (got < 0 && errno == EINTR);
+  if (got == 0 && status == 0) return; /* not exited after all (cannot happen for a pidfd; harmless) */
+  napi_env env = w->env;
+  napi_ref ref = w->callback;
+  napi_async_context async = w->async;
+  napi_remove_env_cleanup_hook(env, exit_watch_cleanup, w);
+  uv_close((uv_handle_t *)&w->poll, exit_watch_closed);
+
+  napi_handle_scope scope;
+  napi_value callback, recv, args[2];
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  /* (null, null) when the status is unknown: someone else reaped the child (ECHILD). */
+  if (got > 0 && WIFEXITED(wstatus)) napi_create_int32(env, WEXITSTATUS(wstatus), &args[0]);
+  else napi_get_null(env, &args[0]);
+  if (got > 0 && WIFSIGNALED(wstatus)) napi_create_int32(env, WTERMSIG(wstatus), &args[1]);
+  else napi_get_null(env, &args[1]);
+  if (napi_get_reference_value(env, ref, &callback) == napi_ok && callback != NULL && napi_get_global(env, &recv) == napi_ok &&
+      napi_make_callback(env, async, recv, callback, 2, args, NULL) == napi_pending_exception) {
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+  }
+  napi_close_handle_scope(env, scope);
+  napi_delete_reference(env, ref);
+  napi_async_destroy(env, async);
+}
+
+/*
+ * watchExit(pid, callback, ref): reaps child `pid` (one this process spawned with spawn())
+ * once it exits and then calls callback(code, signal): the exit code and null, or null and
+ * the number of the signal that killed it. Nothing blocks: the child's pidfd (pidfd_open,
+ * Linux 5.3+) turns readable when it exits, and a uv_poll handle on Node's own loop waits for
+ * that. libuv reaps only the pids it spawned itself (its SIGCHLD handler waits for each of
+ * them by pid, never for any child), so the two never take each other's children.
+ *
+ * The watch keeps the event loop alive like a running child_process child, unless `ref` is
+ * false (a detached child whose exit matters only so that it leaves no zombie).
+ */
+static napi_value WatchExit(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], name;
+  napi_valuetype type;
+  int32_t pid;
+  bool ref = true;
+  uv_loop_t *loop;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0 || napi_typeof(env, argv[1], &type) != napi_ok ||
+      type != napi_function || (argc > 2 && napi_get_value_bool(env, argv[2], &ref) != napi_ok)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "watchExit takes a pid, a function and an optional boolean");
+    return NULL;
+  }
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  exit_watch *w = calloc(1, sizeof *w);
+  if (w == NULL) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  w->env = env;
+  w->pid = pid;
+  w->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0); /* always close-on-exec */
+  if (w->pidfd < 0) {
+    free(w);
+    return throw_errno(env, errno, "pidfd_open", NULL);
+  }
+  int err = uv_poll_init(loop, &w->poll, w->pidfd);
+  if (err != 0) {
+    close(w->pidfd);
+    free(w);
+    return throw_errno(env, -err, "uv_poll_init", NULL);
+  }
+  if ((err = uv_poll_start(&w->poll, UV_READABLE, exit_watch_ready)) != 0) {
+    uv_close((uv_handle_t *)&w->poll, exit_watch_closed);
+    return throw_errno(env, -err, "uv_poll_start", NULL);
+  }
+  if (!ref) uv_unref((uv_handle_t *)&w->poll);
+  if (napi_create_reference(env, argv[1], 1, &w->callback) != napi_ok ||
+      napi_create_string_utf8(env, "gantry:exit", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &w->async) != napi_ok) {
+    if (w->callback != NULL) napi_delete_reference(env, w->callback);
+    uv_close((uv_handle_t *)&w->poll, exit_watch_closed);
+    return NULL;
+  }
+  napi_add_env_cleanup_hook(env, exit_watch_cleanup, w);
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -437,7 +724,8 @@ static napi_value Init(napi_env env, napi_value exports) {
              {"llistxattr", Llistxattr}, {"mount", Mount},     {"umount2", Umount2},
              {"seqpacketConnect", SeqpacketConnect}, {"shutdown", Shutdown}, {"flock", Flock},
              {"createNetns", CreateNetns}, {"markTopdir", MarkTopdir},
-             {"sendfileSome", SendfileSome}};
+             {"sendfileSome", SendfileSome}, {"pipe", Pipe}, {"spawn", Spawn},
+             {"watchExit", WatchExit}};
   static const struct {
     const char *name;
     double value;

@@ -1,14 +1,17 @@
 /**
  * Typed access to the gantry_native addon (src/native/gantry-native.c, built by
  * `npm run build:native` into build/Release/gantry_native.node): the Linux syscalls that
- * Node's fs module lacks. All calls are synchronous and throw Node-style errors
- * (`code` = errno name such as 'EPERM', plus `errno`, `syscall` and `path`), so callers can
- * match them with isErrno() from core/errors like fs errors.
+ * Node's fs module lacks, and a posix_spawn-based process spawner (see runtime/spawn.ts).
+ * All calls are synchronous (but watchExit, which reports a child's exit later from the event
+ * loop) and throw Node-style errors (`code` = errno name such as 'EPERM', plus `errno`,
+ * `syscall` and `path`), so callers can match them with isErrno() from core/errors like fs
+ * errors.
  *
  * The addon is loaded on first use, so importing this module never fails on a machine where
  * it was not built; the first call then throws FAILED_PRECONDITION with a hint.
  */
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { errors } from '../core/errors.js';
 import { packageRoot } from '../core/package-root.js';
@@ -59,6 +62,9 @@ interface Addon extends Record<keyof typeof CONSTANTS, number> {
   createNetns(path: string): void;
   markTopdir(path: string): boolean;
   sendfileSome(outFd: number, inFd: number, offset: number, count: number): number;
+  pipe(): [number, number];
+  spawn(file: string, argv: string[], env: string[] | null, cwd: string | null, fds: number[], setsid: boolean): number;
+  watchExit(pid: number, callback: (code: number | null, signal: number | null) => void, ref: boolean): void;
 }
 
 let addon: Addon | undefined;
@@ -167,4 +173,58 @@ export function createNetns(path: string): void {
  */
 export function sendfileSome(outFd: number, inFd: number, offset: number, count: number): number {
   return load().sendfileSome(outFd, inFd, offset, count);
+}
+
+/** pipe2(2) with O_CLOEXEC: `[readFd, writeFd]`, blocking; close them with fs.closeSync. */
+export function pipe(): [number, number] {
+  return load().pipe();
+}
+
+/** What spawn() needs besides the program. */
+export interface SpawnOptions {
+  /** argv[0] first (conventionally the program's path or name). */
+  argv: string[];
+  /** The child's environment as "NAME=value" strings; null inherits this process's. */
+  env: string[] | null;
+  /** The child's working directory; null inherits this process's. */
+  cwd: string | null;
+  /** `fds[i]` is the descriptor of this process that becomes the child's fd i; -1 is /dev/null. All other descriptors are closed in the child. */
+  fds: number[];
+  /** Start a new session (setsid), as child_process's `detached`. */
+  setsid: boolean;
+}
+
+/**
+ * Starts program `file` (an absolute path, no PATH search) with posix_spawn(3), which unlike
+ * fork() copies no page tables, and returns its pid. The child starts with an empty signal mask
+ * and every signal at its default action (SIGPIPE too, which Node ignores). Throws a Node-style
+ * error with syscall 'posix_spawn' and path `file` when it cannot start, e.g. ENOENT for a
+ * missing program. Reap the child with watchExit().
+ */
+export function spawn(file: string, o: SpawnOptions): number {
+  return load().spawn(file, o.argv, o.env, o.cwd, o.fds, o.setsid);
+}
+
+/** How a child ended: its exit code, or the signal that killed it (both null if unknown). */
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
+  Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
+);
+
+/**
+ * Reaps child `pid` (started with spawn()) once it exits, without blocking: a pidfd watched on
+ * the event loop. Then calls `onExit` from the loop. Call it once per child, right after
+ * spawn(). While the child runs the watch keeps the process alive, unless `ref` is false (for
+ * a detached child that is reaped only so it leaves no zombie).
+ */
+export function watchExit(pid: number, onExit: (status: ExitStatus) => void, ref = true): void {
+  load().watchExit(
+    pid,
+    (code, signal) => onExit({ code, signal: signal === null ? null : (SIGNAL_NAMES.get(signal) ?? (`SIG${signal}` as NodeJS.Signals)) }),
+    ref,
+  );
 }

@@ -9,9 +9,10 @@
  * to the container's stdin), `ctl` (a FIFO taking "1 <rows> <cols>\n" to resize the
  * terminal), `exit` and `oom` (in the persist directory).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { errors } from '../core/errors.js';
+import { type SpawnedChild, spawnChild } from './spawn.js';
 
 /** Where conmon is installed (Debian's package). */
 export const CONMON_BINARY = '/usr/bin/conmon';
@@ -84,27 +85,34 @@ export function conmonArgs(o: ConmonOptions): string[] {
  */
 export function launchConmon(o: ConmonOptions): Promise<ConmonStarted> {
   return new Promise((resolve, reject) => {
-    const child = spawn(CONMON_BINARY, conmonArgs(o), {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      env: { ...process.env, _OCI_SYNCPIPE: '3' },
-      // conmon 2.1.6 also writes its `oom` marker relative to its working directory.
-      cwd: o.bundle,
-      detached: true,
-    });
-    child.unref();
-    const sync = child.stdio[3] as NodeJS.ReadableStream;
+    let child: SpawnedChild;
+    try {
+      child = spawnChild(CONMON_BINARY, conmonArgs(o), {
+        stdin: 'ignore',
+        stdout: 'ignore',
+        stderr: 'pipe',
+        extraFds: ['pipe'],
+        env: { ...process.env, _OCI_SYNCPIPE: '3' },
+        // conmon 2.1.6 also writes its `oom` marker relative to its working directory.
+        cwd: o.bundle,
+        // conmon double-forks and outlives us; its first process exits at once and is reaped
+        // then, without keeping this process alive.
+        detached: true,
+      });
+    } catch (e) {
+      reject(errors.precondition(`cannot run ${CONMON_BINARY}: ${(e as Error).message}`, { cause: e, hint: 'install conmon (apt-get install conmon)' }));
+      return;
+    }
+    const sync = child.stdio[3] as Socket;
     const stderr: Buffer[] = [];
     const chunks: Buffer[] = [];
     child.stderr?.on('data', (b: Buffer) => stderr.push(b));
-    child.on('error', (e) =>
-      reject(errors.precondition(`cannot run ${CONMON_BINARY}: ${e.message}`, { cause: e, hint: 'install conmon (apt-get install conmon)' })),
-    );
     let settled = false;
     const settle = (text: string | undefined) => {
       if (settled) return;
       settled = true;
       sync.removeAllListeners('data');
-      (sync as unknown as { destroy(): void }).destroy();
+      sync.destroy();
       let msg: { data?: number; message?: string } = {};
       try {
         msg = JSON.parse(text ?? '') as typeof msg;

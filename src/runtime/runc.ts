@@ -4,7 +4,9 @@
  * conmon runs it (see conmon.ts), so that the monitor is the container's parent.
  */
 import { spawn, type StdioOptions } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { errors } from '../core/errors.js';
+import { readAll, spawnChild } from './spawn.js';
 
 /** The result of one runtime call. */
 interface RunResult {
@@ -85,21 +87,19 @@ export class OciRuntime {
     return r;
   }
 
-  /** Runs the runtime to completion, capturing its output. */
-  run(args: string[]): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, [...this.globalArgs(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
-      child.on('error', (e) =>
-        reject(errors.precondition(`cannot run the OCI runtime ${this.binary}: ${e.message}`, { cause: e, hint: 'install runc (apt-get install runc)' })),
-      );
-      child.on('close', (code, signal) =>
-        resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
-      );
-    });
+  /**
+   * Runs the runtime to completion, capturing its output. Started with posix_spawn
+   * (spawn.ts): these calls are on the critical path of every container start and removal.
+   */
+  async run(args: string[]): Promise<RunResult> {
+    let child;
+    try {
+      child = spawnChild(this.binary, [...this.globalArgs(), ...args], { stdout: 'pipe', stderr: 'pipe' });
+    } catch (e) {
+      throw errors.precondition(`cannot run the OCI runtime ${this.binary}: ${(e as Error).message}`, { cause: e, hint: 'install runc (apt-get install runc)' });
+    }
+    const [{ code, signal }, out, err] = await Promise.all([child.exited, readAll(child.stdout as Socket), readAll(child.stderr as Socket)]);
+    return { code: code ?? 128 + (signal ? 9 : 0), stdout: out.toString(), stderr: err.toString() };
   }
 }
 
