@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The hub against Debian's docker-registry (distribution 2.8) on the same machine and data:
 # manifest GET requests/s and blob GET MB/s at concurrency 1, 16 and 64 (wrk, WRK_SECS each,
-# keep-alive, loopback), peak RSS of each server, and `skopeo copy` of one ~200 MB image
-# (OCI layout made here: one random 200 MiB layer, digests preserved) into each, timed.
+# keep-alive, loopback), idle and peak RSS of each server, and `skopeo copy` of one ~200 MB
+# image (OCI layout made here: one random 200 MiB layer, digests preserved) into each, timed:
+# PUSH_RUNS (default 5) pairs of fresh, empty servers, the order alternating, medians reported.
 #
 # Needs: wrk, skopeo, docker-registry, node. Results: bench/results/hub.md.
 set -euo pipefail
@@ -13,6 +14,8 @@ SECS=${WRK_SECS:-5}
 LAYER_MB=${LAYER_MB:-200}
 RESULTS=${BENCH_RESULTS:-$B/results}
 rm -rf "$WORK"; mkdir -p "$WORK" "$RESULTS"
+PUSH_RUNS=${PUSH_RUNS:-5}
+HUB_PID=; REG_PID=
 trap 'kill $HUB_PID $REG_PID 2>/dev/null || true' EXIT
 
 # An OCI layout with one image: a small layer (for blob GETs) and a big one (for the push).
@@ -44,24 +47,49 @@ SMALL=$(cat "$WORK/layout/small-digest")
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 wait_up() { for _ in $(seq 100); do curl -sf -o /dev/null "http://$1/v2/" && return; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
 
-REG_PORT=$(free_port)
-cat > "$WORK/registry.yml" <<YML
+rss_mib() { awk '/'"$2"'/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+# start_servers N: both servers on fresh ports over empty data directories run-N/.
+start_servers() {
+  local d=$WORK/run-$1
+  mkdir -p "$d"
+  REG_PORT=$(free_port)
+  cat > "$d/registry.yml" <<YML
 {"version":"0.1","log":{"level":"error","accesslog":{"disabled":true}},
- "storage":{"filesystem":{"rootdirectory":"$WORK/registry-data"},"delete":{"enabled":true}},
+ "storage":{"filesystem":{"rootdirectory":"$d/registry-data"},"delete":{"enabled":true}},
  "http":{"addr":"127.0.0.1:$REG_PORT","secret":"bench"}}
 YML
-env -u REGISTRY_HTTP_ADDR docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 & REG_PID=$!
-HUB_PORT=$(free_port)
-"$REPO/bin/gantry" --root "$WORK/root" hub serve --listen "127.0.0.1:$HUB_PORT" --data "$WORK/hub-data" >"$WORK/hub.log" 2>&1 & HUB_PID=$!
-wait_up "127.0.0.1:$REG_PORT"; wait_up "127.0.0.1:$HUB_PORT"
-
-declare -A PUSH
-for s in registry:$REG_PORT hub:$HUB_PORT; do
-  name=${s%%:*}; port=${s##*:}
+  env -u REGISTRY_HTTP_ADDR docker-registry serve "$d/registry.yml" >"$d/registry.log" 2>&1 & REG_PID=$!
+  HUB_PORT=$(free_port)
+  "$REPO/bin/gantry" --root "$d/root" hub serve --listen "127.0.0.1:$HUB_PORT" --data "$d/hub-data" >"$d/hub.log" 2>&1 & HUB_PID=$!
+  wait_up "127.0.0.1:$REG_PORT"; wait_up "127.0.0.1:$HUB_PORT"
+}
+stop_servers() {
+  kill "$HUB_PID" "$REG_PID" 2>/dev/null || true
+  wait "$HUB_PID" "$REG_PID" 2>/dev/null || true
+  HUB_PID=; REG_PID=
+}
+push() {
+  local t0
   t0=$(date +%s.%N)
-  skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$WORK/layout:v1" "docker://127.0.0.1:$port/bench/img:v1"
-  PUSH[$name]=$(echo "$(date +%s.%N) - $t0" | bc)
+  skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$WORK/layout:v1" "docker://127.0.0.1:$1/bench/img:v1"
+  echo "$(date +%s.%N) - $t0" | bc
+}
+median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+
+declare -A PUSH=([registry]='' [hub]='')
+for i in $(seq 1 "$PUSH_RUNS"); do
+  start_servers "$i"
+  if [ "$i" = 1 ]; then IDLE_REG=$(rss_mib "$REG_PID" VmRSS); IDLE_HUB=$(rss_mib "$HUB_PID" VmRSS); fi
+  if [ $((i % 2)) = 1 ]; then order="registry hub"; else order="hub registry"; fi
+  for name in $order; do
+    if [ "$name" = registry ]; then PUSH[$name]+=" $(push "$REG_PORT")"; else PUSH[$name]+=" $(push "$HUB_PORT")"; fi
+  done
+  stop_servers
+  rm -rf "$WORK/run-$i"
 done
+# The load figures: one more pair of servers, each holding the image.
+start_servers load
+push "$REG_PORT" >/dev/null; push "$HUB_PORT" >/dev/null
 
 ACCEPT='Accept: application/vnd.oci.image.manifest.v1+json'
 rate() { wrk -t "$(( $2 < 2 ? 1 : 2 ))" -c "$2" -d "${SECS}s" -H "$ACCEPT" "$1" | awk '/Requests\/sec/ {print $2}'; }
@@ -77,6 +105,8 @@ mbps() { wrk -t "$(( $2 < 2 ? 1 : 2 ))" -c "$2" -d "${SECS}s" "$1" | awk '/Trans
   for c in 1 16 64; do
     echo "| 1 MiB blob GET MB/s, c=$c | $(mbps "http://127.0.0.1:$REG_PORT/v2/bench/img/blobs/$SMALL" $c) | $(mbps "http://127.0.0.1:$HUB_PORT/v2/bench/img/blobs/$SMALL" $c) |"
   done
-  echo "| skopeo copy of a ${LAYER_MB} MiB image, s | ${PUSH[registry]} | ${PUSH[hub]} |"
-  echo "| peak RSS, MiB | $(( $(awk '/VmHWM/ {print $2}' /proc/$REG_PID/status) / 1024 )) | $(( $(awk '/VmHWM/ {print $2}' /proc/$HUB_PID/status) / 1024 )) |"
+  echo "| skopeo copy of a ${LAYER_MB} MiB image, median of $PUSH_RUNS, s | $(median <<<"${PUSH[registry]}") | $(median <<<"${PUSH[hub]}") |"
+  echo "| (each run, s) | ${PUSH[registry]# } | ${PUSH[hub]# } |"
+  echo "| idle RSS (fresh server, after one request), MiB | $IDLE_REG | $IDLE_HUB |"
+  echo "| peak RSS (push and load), MiB | $(rss_mib "$REG_PID" VmHWM) | $(rss_mib "$HUB_PID" VmHWM) |"
 } | tee "$RESULTS/hub.md"
