@@ -62,6 +62,7 @@ interface Addon extends Record<keyof typeof CONSTANTS, number> {
   createNetns(path: string): void;
   markTopdir(path: string): boolean;
   sendfileSome(outFd: number, inFd: number, offset: number, count: number): number;
+  mallocTrim(): boolean;
   pipe(): [number, number];
   spawn(file: string, argv: string[], env: string[] | null, cwd: string | null, fds: number[], setsid: boolean): number;
   watchExit(pid: number, callback: (code: number | null, signal: number | null) => void, ref: boolean): void;
@@ -173,6 +174,14 @@ export function createNetns(path: string): void {
  */
 export function sendfileSome(outFd: number, inFd: number, offset: number, count: number): number {
   return load().sendfileSome(outFd, inFd, offset, count);
+}
+
+/**
+ * malloc_trim(0): returns the C heap's free memory to the kernel (Node's buffers live there);
+ * true when some was released. A few milliseconds for a large heap: call it when idle.
+ */
+export function mallocTrim(): boolean {
+  return load().mallocTrim();
 }
 
 /** pipe2(2) with O_CLOEXEC: `[readFd, writeFd]`, blocking; close them with fs.closeSync. */

@@ -11,9 +11,10 @@
  * NAT and filtering are per network (firewall.ts), not per container: the bridge plugin's
  * `ipMasq` and the firewall plugin cost 4 to 6 iptables processes per container.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { errors } from '../core/errors.js';
+import { readAll, spawnChild } from '../runtime/spawn.js';
 
 /** Where Debian installs the plugins. */
 export const CNI_PATH = '/usr/lib/cni';
@@ -58,11 +59,11 @@ export class CniError extends Error {
   }
 }
 
-function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', conf: Record<string, unknown>, inv: CniInvocation): Promise<string> {
+async function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', conf: Record<string, unknown>, inv: CniInvocation): Promise<string> {
   const type = conf.type as string;
   const binary = `${CNI_PATH}/${type}`;
   if (!existsSync(binary)) {
-    return Promise.reject(errors.precondition(`the CNI plugin ${type} is not installed (${binary})`, { hint: 'apt-get install containernetworking-plugins' }));
+    throw errors.precondition(`the CNI plugin ${type} is not installed (${binary})`, { hint: 'apt-get install containernetworking-plugins' });
   }
   const env = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -72,22 +73,30 @@ function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', conf: Record<string, unkno
     CNI_IFNAME: inv.ifName,
     CNI_PATH,
   };
-  return new Promise((resolve, reject) => {
-    const child = execFile(binary, [], { env, maxBuffer: 4 << 20 }, (err, stdout) => {
-      if (!err) return resolve(stdout);
-      let code = 999;
-      let msg = err.message;
-      try {
-        const e = JSON.parse(stdout) as { code?: number; msg?: string; details?: string };
-        code = e.code ?? code;
-        msg = [e.msg, e.details].filter(Boolean).join(': ') || msg;
-      } catch {
-        // not a JSON error: keep the process error
-      }
-      reject(new CniError(type, code, msg));
-    });
-    child.stdin?.end(JSON.stringify(conf));
-  });
+  // posix_spawn, not child_process: ADD and DEL are on the path of every container start
+  // and removal on a network (see runtime/spawn.ts).
+  let child;
+  try {
+    child = spawnChild(binary, [], { env, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
+  } catch (err) {
+    throw errors.precondition(`cannot run the CNI plugin ${binary}: ${(err as Error).message}`, { cause: err });
+  }
+  const stdin = child.stdin as Socket;
+  stdin.on('error', () => undefined); // a plugin that exits without reading: its status says why
+  stdin.end(JSON.stringify(conf));
+  const [status, out, err] = await Promise.all([child.exited, readAll(child.stdout as Socket), readAll(child.stderr as Socket)]);
+  const stdout = out.toString();
+  if (status.code === 0) return stdout;
+  let code = 999;
+  let msg = err.toString().trim() || `${binary} ${status.signal ? `was killed by ${status.signal}` : `exited with ${status.code}`}`;
+  try {
+    const e = JSON.parse(stdout) as { code?: number; msg?: string; details?: string };
+    code = e.code ?? code;
+    msg = [e.msg, e.details].filter(Boolean).join(': ') || msg;
+  } catch {
+    // not a JSON error: keep the process's own words
+  }
+  throw new CniError(type, code, msg);
 }
 
 /** The configuration one plugin of a list receives (spec §"Network configuration list runtime"). */
