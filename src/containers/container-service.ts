@@ -477,9 +477,19 @@ export class ContainerService {
     const deleting = existsSync(join(p.runtimeState, rec.id)) ? this.runtimeFor(rec).delete(rec.id) : undefined;
     try {
       unmountRootfs(p.rootfs(rec.id));
-      // NOTE: CNI DEL before the namespace goes: the plugins find the veth through it.
-      await this.deps.networking?.detach(rec, p.netns(rec.id)).catch(() => undefined);
-      removeNetns(p.netns(rec.id));
+      if (this.namespaceShared(rec)) {
+        // CNI DEL first: the plugins remove the veth through the namespace, which lives on.
+        await this.deps.networking?.detach(rec, p.netns(rec.id)).catch(() => undefined);
+        removeNetns(p.netns(rec.id));
+      } else {
+        // NOTE: the namespace first. Its last reference gone, the kernel destroys it with the
+        // container's end of the veth pair, and so the pair, in the background; CNI DEL then
+        // finds no namespace (the spec's case of resources already gone) and only releases the
+        // address and port mappings. Deleting the veth in the foreground instead, as DEL does
+        // when the namespace exists, waits for the kernel to unregister the device (20-30 ms).
+        removeNetns(p.netns(rec.id));
+        await this.deps.networking?.detach(rec, p.netns(rec.id)).catch(() => undefined);
+      }
       rmSync(join(p.socketDir, rec.id), { force: true });
       alongside?.();
     } finally {
@@ -493,6 +503,11 @@ export class ContainerService {
         // gone
       }
     }
+  }
+
+  /** True when a running container joined the network namespace of `rec` (`--network container:`). */
+  private namespaceShared(rec: ContainerRecord): boolean {
+    return this.store.namespaceJoiners().some((j) => j.id !== rec.id && this.store.tryResolve((j.spec.hostConfig.NetworkMode ?? '').slice('container:'.length))?.id === rec.id);
   }
 
   // ---------------------------------------------------------------- stop, kill, pause

@@ -183,6 +183,18 @@ export class ContainerStore {
     return (this.db.prepare('SELECT * FROM containers ORDER BY created DESC, rowid DESC').all() as Row[]).map(fromRow);
   }
 
+  /** Active containers started in another's network namespace (`--network container:X`). */
+  namespaceJoiners(): ContainerRecord[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM containers WHERE status IN ('running', 'paused', 'restarting')
+             AND json_extract(spec, '$.hostConfig.NetworkMode') LIKE 'container:%'`,
+        )
+        .all() as Row[]
+    ).map(fromRow);
+  }
+
   /**
    * Finds a container as Docker does: full ID, then exact name, then a unique ID prefix.
    * Throws Docker's "No such container" when nothing matches.

@@ -5,6 +5,8 @@
  * to containers the tests create.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxSandbox, destroyWithContainers, inspect, pollUntil } from '../support/containers.js';
 import { needsRoot, type Sandbox } from '../support/harness.js';
@@ -171,6 +173,33 @@ describe('gantry network', { skip: needsRoot }, () => {
     await sb.ok(['rm', '-f', id]);
   });
 
+  it('--network container: shares a namespace; its owner\'s teardown removes the veth from it; --rm frees address and veth', async () => {
+    await createNetwork(['--subnet', '10.232.0.0/24', 'shared']);
+    const owner = await webServer(sb, ['--name', 'owner', '--network', 'shared'], 'shared-web');
+    const joiner = (await sb.ok(['run', '-d', '--name', 'joiner', '--network', 'container:owner', 'busybox', 'sleep', '60'])).stdout.trim();
+    // One namespace: the joiner reaches the owner's server on its own loopback, and sees its eth0.
+    assert.equal((await sb.ok(['exec', 'joiner', 'wget', '-qO-', 'http://127.0.0.1/'])).stdout.trim(), 'shared-web');
+    const ownerIp = (await inspect(sb, owner)).NetworkSettings.Networks.shared.IPAddress;
+    assert.match((await sb.ok(['exec', 'joiner', 'ip', '-o', '-4', 'addr'])).stdout, new RegExp(`eth0\\s+inet ${ownerIp.replace(/\./g, '\\.')}/24`));
+    // The owner stops while the joiner holds the namespace: CNI DEL removes eth0 from it now,
+    // since the namespace outlives the owner, and the address is free again.
+    await sb.ok(['stop', '-t', '1', 'owner']);
+    assert.doesNotMatch((await sb.ok(['exec', 'joiner', 'ip', '-o', 'link'])).stdout, /eth0/);
+    const reuse = (await sb.ok(['run', '--rm', '--network', 'shared', '--ip', ownerIp, 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0'])).stdout;
+    assert.match(reuse, new RegExp(`inet ${ownerIp.replace(/\./g, '\\.')}/24`));
+    await sb.ok(['rm', '-f', joiner, owner]);
+    // A container alone in its namespace: the kernel destroys the veth with the namespace, in
+    // the background, and DEL releases the address; nothing of either stays.
+    const before = await hostNetworkState();
+    const ran = await sb.run(['run', '--rm', '--network', 'shared', 'busybox', 'true']);
+    assert.equal(ran.code, 0, ran.stderr);
+    await pollUntil('the veth of a removed container goes', async () => leftovers(before.links, (await hostNetworkState()).links, ['veth']).length === 0, 5000);
+    const [net] = JSON.parse((await sb.ok(['network', 'inspect', 'shared'])).stdout);
+    const reserved = readdirSync(join(sb.root, 'network', 'ipam', net.Id)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+    assert.deepEqual(reserved, [], 'host-local holds no address');
+    await sb.ok(['network', 'rm', 'shared']);
+  });
+
   it('teardown leaves no link, address or rule behind', async () => {
     // The default bridge exists from the test above (it stays, as docker0 does).
     const before = await hostNetworkState();
@@ -188,6 +217,8 @@ describe('gantry network', { skip: needsRoot }, () => {
     assert.notDeepEqual(leftovers(before.rules, during.rules, marks), [], 'the marks find the rules made');
     await sb.ok(['rm', '-f', ...ids]);
     await sb.ok(['network', 'rm', 'leaky']);
+    // veths go with their namespaces, which the kernel destroys in the background.
+    await pollUntil('the veths go', async () => leftovers(before.links, (await hostNetworkState()).links, ['veth']).length === 0, 5000).catch(() => undefined);
     const afterState = await hostNetworkState();
     assert.deepEqual(leftovers(before.links, afterState.links, marks.concat('veth')), [], 'links');
     assert.deepEqual(leftovers(before.addrs, afterState.addrs, marks), [], 'addresses');
