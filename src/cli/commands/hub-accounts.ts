@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { text } from 'node:stream/consumers';
 import { errors } from '../../core/errors.js';
 import { DEFAULT_ROOT } from '../../engine/engine.js';
-import { type AccountStore, type MemberRole, openAccountStore } from '../../registry/auth/account-store.js';
+import type { AccountStore, MemberRole } from '../../registry/auth/account-store.js';
 import type { CliContext } from '../context.js';
 import { formatRows } from '../format/table.js';
 import { flagError } from './run-flags-go.js';
@@ -178,6 +178,8 @@ export function hubDataDir(cmd: Command, data: string | undefined): string {
 
 /** Runs `fn` with the account store of the command's data directory, closed afterwards. */
 async function withStore(ctx: CliContext, cmd: Command, o: DataFlags, fn: (ctx: CliContext, store: AccountStore) => Promise<void> | void): Promise<void> {
+  // Imported here, not statically: see hubModules() in hub.ts.
+  const { openAccountStore } = await import('../../registry/auth/account-store.js');
   const store = openAccountStore(hubDataDir(cmd, o.data));
   try {
     await fn(ctx, store);
