@@ -27,7 +27,18 @@ await build({ ...esm, entryPoints: ['src/engine/exit-hook.ts'], outfile: 'dist/e
 // rehashing: V8 would otherwise rehash every hash table of the heap with a new random seed at
 // each start (7 ms per call here); the seed stays the one chosen when the blob is built on this
 // machine, and bin/gantry runs the hub, the one server, from the bundle (see there).
-await build({ ...common, format: 'cjs', entryPoints: ['src/cli/snapshot.ts'], outfile: 'dist/gantry-snapshot.cjs', logOverride: { 'empty-import-meta': 'silent' } });
+// Minified (whitespace and syntax; names kept, for errors and stack traces): the source is part
+// of the heap each call restores, and a smaller one restores faster (5 ms per call here).
+await build({
+  ...common,
+  format: 'cjs',
+  entryPoints: ['src/cli/snapshot.ts'],
+  outfile: 'dist/gantry-snapshot.cjs',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  logOverride: { 'empty-import-meta': 'silent' },
+});
 rmSync('dist/gantry.blob', { force: true });
 const r = spawnSync(process.execPath, ['--no-rehash-snapshot', '--snapshot-blob', 'dist/gantry.blob', '--build-snapshot', 'dist/gantry-snapshot.cjs'], {
   stdio: ['ignore', 'inherit', 'pipe'],
