@@ -266,7 +266,6 @@ export class ContainerService {
       rec = { ...rec, ...owner };
       if (opts.onCreated) await opts.onCreated(rec);
       await network;
-
       await this.runtimeFor(rec).start(rec.id);
       return rec;
     } catch (err) {
