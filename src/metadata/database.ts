@@ -14,15 +14,10 @@ export type Db = SqliteDb;
 
 /** Opens (creating if needed) the database at `path` and brings its schema up to date. */
 export function openDatabase(path: string): Db {
-  const db = openSqlite(path);
-  try {
+  return openSqlite(path, (db) => {
     db.pragma('foreign_keys = ON');
     migrate(db);
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-  return db;
+  });
 }
 
 /** Runs `fn` in one immediate (write-locking) transaction and returns its result. */

@@ -19,8 +19,9 @@ export type SqliteDb = Database.Database;
 /**
  * Opens (creating if needed) the database file at `path` in WAL mode: several processes may
  * read while one writes, and a second writer waits up to 15 s for the lock instead of failing.
+ * `prepare` (pragmas, migrations) runs next; if it throws, the database is closed again.
  */
-export function openSqlite(path: string): SqliteDb {
+export function openSqlite(path: string, prepare?: (db: SqliteDb) => void): SqliteDb {
   // NOTE: better-sqlite3 takes the loaded addon object too; its typings only name a path.
   const db = new Database(path, { timeout: 15_000, nativeBinding: nativeAddon() as unknown as string });
   try {
@@ -29,6 +30,7 @@ export function openSqlite(path: string): SqliteDb {
     // power loss may only lose the last commits, which content-addressed stores tolerate:
     // their garbage collection removes files that no row references.
     db.pragma('synchronous = NORMAL');
+    prepare?.(db);
   } catch (err) {
     db.close();
     throw err;

@@ -153,14 +153,10 @@ const ALL: readonly RepositoryAction[] = ['pull', 'push', 'delete'];
 /** Opens (creating and migrating) `<dataDir>/accounts.db`. */
 export function openAccountStore(dataDir: string, options: AccountStoreOptions = {}): AccountStore {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = openSqlite(join(dataDir, ACCOUNTS_DB));
-  try {
-    db.pragma('foreign_keys = ON');
-    migrate(db);
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  const db = openSqlite(join(dataDir, ACCOUNTS_DB), (d) => {
+    d.pragma('foreign_keys = ON');
+    migrate(d);
+  });
   return new SqliteAccountStore(db, options.defaultVisibility ?? 'public', options.scrypt ?? DEFAULT_SCRYPT);
 }
 
