@@ -10,7 +10,6 @@
  * The addon is loaded on first use, so importing this module never fails on a machine where
  * it was not built; the first call then throws FAILED_PRECONDITION with a hint.
  */
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { errors } from '../core/errors.js';
@@ -75,7 +74,11 @@ function load(): Addon {
   const file = path.join(packageRoot(), 'build', 'Release', 'gantry_native.node');
   let loaded: Addon;
   try {
-    loaded = createRequire(path.join(packageRoot(), 'package.json'))(file) as Addon;
+    // dlopen directly: what require() of a .node file ends in, without the module loader's
+    // work (resolving, package scopes), which every container start would pay.
+    const module = { exports: {} };
+    process.dlopen(module, file);
+    loaded = module.exports as Addon;
   } catch (err) {
     throw errors.precondition(`cannot load the native addon ${file}`, {
       cause: err,

@@ -14,10 +14,10 @@ const defaults = defaultSeccomp(new Set(DEFAULT_CAPABILITIES), 'x64');
 const withAdmin = defaultSeccomp(new Set([...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN']), 'x64');
 
 describe('default seccomp profile', () => {
-  test('denies with EPERM by default, for x86_64 and its compat ABIs', () => {
+  test('denies with EPERM by default, for x86_64 and 32-bit x86 (not x32)', () => {
     assert.equal(defaults.defaultAction, 'SCMP_ACT_ERRNO');
     assert.equal(defaults.defaultErrnoRet, 1);
-    assert.deepEqual(defaults.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+    assert.deepEqual(defaults.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']);
     assert.deepEqual(defaultSeccomp(new Set(), 'arm64').architectures, ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM']);
     assert.deepEqual(defaultSeccomp(new Set(), 'mips').architectures, []);
   });
