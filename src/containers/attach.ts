@@ -79,9 +79,19 @@ export class AttachSession {
     }
     try {
       const buf = Buffer.allocUnsafe(MESSAGE);
+      let reset = false;
       for (;;) {
-        const n = await new Promise<number>((resolve) => read(this.fd, buf, 0, MESSAGE, null, (err, bytes) => resolve(err ? 0 : bytes)));
-        if (n <= 0) break;
+        const n = await new Promise<number>((resolve) =>
+          read(this.fd, buf, 0, MESSAGE, null, (err, bytes) => resolve(err ? (err.code === 'ECONNRESET' && !reset ? -1 : 0) : bytes)),
+        );
+        // NOTE: conmon closing its end with input of ours unread in it (a key typed, the EOF
+        // of a closed stdin, as the container exits) makes the kernel report ECONNRESET here
+        // once, ahead of the output still queued for us. It is not the end: read on.
+        if (n < 0) {
+          reset = true;
+          continue;
+        }
+        if (n === 0) break;
         const data = Buffer.from(buf.subarray(1, n));
         const target = buf[0] === STDERR ? streams.stderr : buf[0] === STDOUT ? streams.stdout : undefined;
         if (target && !target.write(data)) await new Promise((r) => target.once('drain', r));
