@@ -180,7 +180,8 @@ export class ContainerService {
       records = records.filter((r) => matchesContainerFilters(r, filters, this.lookups()));
     }
     const layerSizes = options.size ? this.layerSizes() : undefined;
-    return records.map((r) => summaryView(r, layerSizes && this.sizes(r, layerSizes), this.deps.networking?.settings(r).Ports));
+    const network = this.deps.networking?.settingsOfMany(records);
+    return records.map((r, i) => summaryView(r, layerSizes && this.sizes(r, layerSizes), network?.[i]?.Ports));
   }
 
   /** Runs `fn` under the container's lock (whose file goes with the container). */

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerCreateConfig, ContainerStatus, HostConfig } from '../core/container-types.js';
 import type { Digest } from '../core/digest.js';
 import { errors } from '../core/errors.js';
-import { type Db, writeTx } from '../metadata/database.js';
+import { type Db, statement, writeTx } from '../metadata/database.js';
 import type { PlannedMount } from './config.js';
 import { randomName } from './names.js';
 
@@ -169,18 +169,18 @@ export class ContainerStore {
   }
 
   get(id: string): ContainerRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
+    const r = statement(this.db, 'SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
     return r && fromRow(r);
   }
 
   byName(name: string): ContainerRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM containers WHERE name = ?').get(name.replace(/^\//, '')) as Row | undefined;
+    const r = statement(this.db, 'SELECT * FROM containers WHERE name = ?').get(name.replace(/^\//, '')) as Row | undefined;
     return r && fromRow(r);
   }
 
   /** All records, newest first (as `ps` lists them). */
   list(): ContainerRecord[] {
-    return (this.db.prepare('SELECT * FROM containers ORDER BY created DESC, rowid DESC').all() as Row[]).map(fromRow);
+    return (statement(this.db, 'SELECT * FROM containers ORDER BY created DESC, rowid DESC').all() as Row[]).map(fromRow);
   }
 
   /** Active containers started in another's network namespace (`--network container:X`). */
@@ -230,7 +230,7 @@ export class ContainerStore {
       const v = state[k];
       params[k] = typeof v === 'boolean' ? (v ? 1 : 0) : v;
     }
-    const r = this.db.prepare(`UPDATE containers SET ${sets} WHERE id = @id AND run_gen = @expectGen`).run(params);
+    const r = statement(this.db, `UPDATE containers SET ${sets} WHERE id = @id AND run_gen = @expectGen`).run(params);
     return r.changes === 1;
   }
 
@@ -248,17 +248,17 @@ export class ContainerStore {
   rename(id: string, newName: string): void {
     writeTx(this.db, () => {
       this.assertNameFree(newName, id);
-      this.db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(newName, id);
+      statement(this.db, 'UPDATE containers SET name = ? WHERE id = ?').run(newName, id);
     });
   }
 
   delete(id: string): void {
-    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    statement(this.db, 'DELETE FROM containers WHERE id = ?').run(id);
   }
 
   /** Image ID → how many containers use it (for rmi's conflict rules). */
   imagesInUse(): Map<Digest, number> {
-    const rows = this.db.prepare('SELECT image_id, COUNT(*) AS n FROM containers GROUP BY image_id').all() as {
+    const rows = statement(this.db, 'SELECT image_id, COUNT(*) AS n FROM containers GROUP BY image_id').all() as {
       image_id: string;
       n: number;
     }[];

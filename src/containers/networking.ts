@@ -32,4 +32,6 @@ export interface ContainerNetworking {
   detach(rec: ContainerRecord, netns: string): Promise<void>;
   /** For inspect and ps: `NetworkSettings` (without the sandbox fields). */
   settings(rec: ContainerRecord): ContainerNetworkView;
+  /** settings() of many containers at once (`ps`), in their order. */
+  settingsOfMany(recs: ContainerRecord[]): ContainerNetworkView[];
 }

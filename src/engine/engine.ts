@@ -387,6 +387,7 @@ function containerNetworking(networks: NetworkService): ContainerNetworking {
     },
     detach: (rec, netns) => networks.detach(rec.id, netns, rec.spec.hostConfig.Egress?.Mode === 'deny'),
     settings: (rec) => networks.settings(rec.id, Object.keys(rec.spec.config.ExposedPorts ?? {})),
+    settingsOfMany: (recs) => networks.settingsOfMany(recs.map((r) => ({ id: r.id, exposed: Object.keys(r.spec.config.ExposedPorts ?? {}) }))),
   };
 }
 

@@ -7,7 +7,7 @@
  * at any moment leaves the previous or the next consistent state, never a half of each.
  */
 import { MIGRATIONS } from './migrations.js';
-import { openSqlite, type SqliteDb } from './sqlite.js';
+import { openSqlite, type SqliteDb, type SqliteStatement } from './sqlite.js';
 
 /** The handle services use. It is better-sqlite3's, narrowed to what we call. */
 export type Db = SqliteDb;
@@ -18,6 +18,22 @@ export function openDatabase(path: string): Db {
     db.pragma('foreign_keys = ON');
     migrate(db);
   });
+}
+
+const statements = new WeakMap<Db, Map<string, SqliteStatement>>();
+
+/**
+ * `db.prepare(sql)`, compiled once per connection. SQLite compiles a statement's text on every
+ * prepare (tens of microseconds), which a lookup made for each row of a listing — `ps` asks
+ * for each container's networks — would pay a thousand times over. Only for statements run
+ * with `run`, `get` and `all` (not `iterate`, `pluck` or `raw`, which change or hold one).
+ */
+export function statement(db: Db, sql: string): SqliteStatement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let stmt = cache.get(sql);
+  if (!stmt) cache.set(sql, (stmt = db.prepare<unknown[]>(sql)));
+  return stmt;
 }
 
 /** Runs `fn` in one immediate (write-locking) transaction and returns its result. */

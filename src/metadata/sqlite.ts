@@ -15,6 +15,8 @@ import { packageRoot } from '../core/package-root.js';
 
 /** An open database. */
 export type SqliteDb = Database.Database;
+/** A prepared statement taking positional parameters. */
+export type SqliteStatement = Database.Statement<unknown[]>;
 
 /**
  * Opens (creating if needed) the database file at `path` in WAL mode: several processes may

@@ -503,4 +503,17 @@ export class NetworkService {
   settings(containerId: string, exposed: string[]): ContainerNetworkView {
     return containerNetworkView(this.connections(containerId), exposed);
   }
+
+  /** settings() of many containers, from two queries instead of some for each. */
+  settingsOfMany(containers: { id: string; exposed: string[] }[]): ContainerNetworkView[] {
+    const networks = new Map(this.store.list().map((n) => [n.id, n]));
+    const endpoints = this.store.allEndpoints();
+    return containers.map(({ id, exposed }) => {
+      const connections = (endpoints.get(id) ?? []).flatMap((ep) => {
+        const net = networks.get(ep.networkId);
+        return net ? [{ ep, net }] : [];
+      });
+      return containerNetworkView(connections, exposed);
+    });
+  }
 }
