@@ -13,7 +13,7 @@ import { AttachSession } from './attach.js';
  * then stderr, and closes with the input still unread.
  */
 const FAKE_CONMON = String.raw`
-import os, socket, sys, time
+import os, socket, sys
 path = os.path.join(sys.argv[1], "attach")
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 srv.bind(path)
