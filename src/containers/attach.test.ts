@@ -31,17 +31,15 @@ describe('AttachSession', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-attach-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('relays the output queued when conmon closes with input of ours unread (ECONNRESET first)', async (t) => {
+  it('relays the output queued when conmon closes with input of ours unread (ECONNRESET first)', async () => {
     const server = spawn('python3', ['-c', FAKE_CONMON, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise((resolve) => server.on('exit', resolve));
+    // python3 comes with the set-up (node-gyp needs it): missing, it is a failure, not a skip.
     const started = await new Promise<boolean>((resolve) => {
       server.on('error', () => resolve(false));
       server.stdout.once('data', () => resolve(true));
     });
-    if (!started || !existsSync(join(dir, 'attach'))) {
-      t.skip('needs python3');
-      return;
-    }
+    assert.ok(started && existsSync(join(dir, 'attach')), 'the fake conmon (python3) did not start');
     const session = AttachSession.connect(dir);
     // Input the server never reads, written before the relay starts, so that the server has
     // closed (and the kernel queued the reset ahead of the output) by the relay's first read.

@@ -381,10 +381,7 @@ export class NetworkService {
 
   /** The networks a container is connected to (names), in order. */
   connections(containerId: string): { ep: EndpointRecord; net: NetworkRecord }[] {
-    return this.store.endpoints(containerId).flatMap((ep) => {
-      const net = this.store.get(ep.networkId);
-      return net ? [{ ep, net }] : [];
-    });
+    return withNetworks(this.store.endpoints(containerId), (id) => this.store.get(id));
   }
 
   // ------------------------------------------------------------ attach / detach
@@ -508,12 +505,14 @@ export class NetworkService {
   settingsOfMany(containers: { id: string; exposed: string[] }[]): ContainerNetworkView[] {
     const networks = new Map(this.store.list().map((n) => [n.id, n]));
     const endpoints = this.store.allEndpoints();
-    return containers.map(({ id, exposed }) => {
-      const connections = (endpoints.get(id) ?? []).flatMap((ep) => {
-        const net = networks.get(ep.networkId);
-        return net ? [{ ep, net }] : [];
-      });
-      return containerNetworkView(connections, exposed);
-    });
+    return containers.map(({ id, exposed }) => containerNetworkView(withNetworks(endpoints.get(id) ?? [], (n) => networks.get(n)), exposed));
   }
+}
+
+/** Each endpoint with its network; endpoints whose network is gone are left out. */
+function withNetworks(endpoints: EndpointRecord[], network: (id: string) => NetworkRecord | undefined): { ep: EndpointRecord; net: NetworkRecord }[] {
+  return endpoints.flatMap((ep) => {
+    const net = network(ep.networkId);
+    return net ? [{ ep, net }] : [];
+  });
 }
