@@ -5,6 +5,7 @@
  * as one `Error: ...` line with exit code 1.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { constants } from 'node:os';
 import { packageVersion } from '../core/package-root.js';
 import { createContext, type CliContext } from './context.js';
 import { EXIT_USAGE, exitCodeOf, renderError, UsageError } from './errors.js';
@@ -126,6 +127,14 @@ export async function runProcess(argv: string[], cli?: Cli): Promise<void> {
     process.exitCode = 1;
   };
   process.once('beforeExit', stranded);
+  // A reader that went away (`gantry ps | head`): stop quietly with SIGPIPE's status, as a
+  // program that does not ignore SIGPIPE (Node does) dies of it, instead of a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(128 + constants.signals.SIGPIPE);
+    });
+  }
   try {
     process.exitCode = await main(argv, cli);
     // Done, with nothing left to finish but the terminal's handles (stdio writes are synchronous

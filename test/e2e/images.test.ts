@@ -3,10 +3,11 @@
  * rmi (untag vs delete), prune and system df, through the real gantry binary.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { needsRoot, Sandbox } from '../support/harness.js';
+import { GANTRY, needsRoot, Sandbox } from '../support/harness.js';
 
 describe('image commands', { skip: needsRoot }, () => {
   let sb: Sandbox;
@@ -127,5 +128,15 @@ describe('image commands', { skip: needsRoot }, () => {
     assert.match(all.stdout, new RegExp(`^Deleted Images:\nuntagged: busybox:latest\ndeleted: ${bb}\n`));
     assert.match(all.stdout, /Total reclaimed space: [\d.]+MB\n$/);
     assert.equal((await sb.ok(['images', '-q'])).stdout, '');
+  });
+
+  it('a reader that goes away ends gantry quietly with SIGPIPE\'s status (141), as `| head` does', async () => {
+    const child = spawn(GANTRY, ['--root', sb.root, 'images', '--no-trunc'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader's end is closed before gantry writes
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 141, stderr);
+    assert.equal(stderr, '');
   });
 });
